@@ -1,0 +1,172 @@
+"""One socket per candidate session: `ws/interview/<token>/`.
+
+Thin: it parses frames, calls the interview services and delivers the session's logged frames in
+`seq` order, exactly once per socket. Every pushed frame comes from the session's log, so the
+socket and the log never disagree; a gap in what arrives over the group is filled from the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from interview_rt.interviews import events, selectors, services
+from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
+from interview_rt.interviews.worker import ensure_inprocess_worker
+
+from .protocol import error_frame, parse
+
+log = logging.getLogger(__name__)
+
+
+class CandidateConsumer(AsyncJsonWebsocketConsumer):
+    session_id: str | None = None
+    last_sent: int = 0
+
+    async def connect(self) -> None:
+        ensure_inprocess_worker()
+        token = self.scope["url_route"]["kwargs"]["token"]
+        try:
+            session = await database_sync_to_async(services.session_open)(token=token)
+        except LinkError as exc:
+            # Accept-then-close so browsers see the close code (a refused handshake shows only 1006).
+            await self.accept()
+            await self.send_json(error_frame(exc.code, exc.message))
+            await self.close(code=exc.close_code)
+            return
+        self.session_id = str(session.id)
+        self.group = events.session_group(self.session_id)
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        # A newer socket for the same session takes over; the older one is closed.
+        await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
+        try:
+            await database_sync_to_async(services.session_start)(session_id=self.session_id)
+        except InterviewError as exc:
+            await self.send_json(error_frame(exc.code, exc.message))
+        snapshot = await database_sync_to_async(selectors.session_snapshot)(session_id=self.session_id)
+        await self.send_json(snapshot)
+        self.last_sent = snapshot["seq"]
+        last_seq = _query_int(self.scope, "last_seq")
+        if last_seq is not None:
+            await self._replay_from(last_seq)
+
+    async def disconnect(self, code: int) -> None:
+        if self.session_id is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        if code != CLOSE_SUPERSEDED:
+            try:
+                await database_sync_to_async(services.session_leave)(session_id=self.session_id)
+            except InterviewError:
+                pass
+
+    # --- inbound -------------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        if self.session_id is None:
+            return
+        if text_data is None:
+            await self.send_json(error_frame(ErrorCode.BINARY_NOT_SUPPORTED, "Only JSON text frames are accepted."))
+            return
+        try:
+            frame_type, frame = parse(text_data, max_bytes=settings.INTERVIEW_MAX_FRAME_BYTES)
+            await getattr(self, "on_" + frame_type.replace(".", "_"))(frame)
+        except InterviewError as exc:
+            ref = _ref(text_data)
+            await self.send_json(error_frame(exc.code, exc.message, **({"field": exc.field} if exc.field else {}), **ref))
+        except Exception:
+            log.exception("unexpected error handling a frame in session %s", self.session_id)
+            await self.send_json(error_frame(ErrorCode.INTERNAL_ERROR, "Something went wrong; please retry."))
+
+    async def on_answer_submit(self, frame: dict[str, Any]) -> None:
+        submitted = frame.get("submitted_at")
+        receipt = await database_sync_to_async(services.answer_submit)(
+            session_id=self.session_id,
+            client_id=frame["client_id"],
+            question_id=frame["question_id"],
+            text=frame["text"],
+            response_type=frame.get("response_type") or "text",
+            submitted_at=datetime.fromtimestamp(submitted / 1000, tz=UTC) if submitted else None,
+        )
+        for logged in receipt.frames:
+            if receipt.duplicate:
+                # A repeat gets the original frames again, with their original seq.
+                await self.send_json({**logged, "duplicate": True})
+            else:
+                await self._deliver(logged)
+
+    async def on_session_resume(self, frame: dict[str, Any]) -> None:
+        if frame["last_seq"] < 0:
+            raise InterviewError(ErrorCode.INVALID_FIELD, "last_seq must be >= 0.", field="last_seq")
+        await self._replay_from(frame["last_seq"])
+
+    async def on_session_sync(self, frame: dict[str, Any]) -> None:
+        snapshot = await database_sync_to_async(selectors.session_snapshot)(session_id=self.session_id)
+        await self.send_json(snapshot)
+        await self._replay_from(min(self.last_sent, snapshot["seq"]), only_new=True)
+
+    async def on_ping(self, frame: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong", "ref": frame.get("ref")})
+
+    # --- outbound ------------------------------------------------------------------------------
+
+    async def _replay_from(self, seq: int, *, only_new: bool = False) -> None:
+        frames = await database_sync_to_async(selectors.frames_after)(session_id=self.session_id, seq=seq)
+        for frame in frames:
+            if only_new and frame["seq"] <= self.last_sent:
+                continue
+            await self.send_json(frame)
+            self.last_sent = max(self.last_sent, frame["seq"])
+
+    async def _deliver(self, frame: dict[str, Any]) -> None:
+        """Send a logged frame in seq order, once: skip what was sent, fill gaps from the log."""
+        seq = frame["seq"]
+        if seq <= self.last_sent:
+            return
+        if seq > self.last_sent + 1:
+            await self._replay_from(self.last_sent)
+            if seq <= self.last_sent:
+                return
+        await self.send_json(frame)
+        self.last_sent = seq
+
+    async def session_frame(self, message: dict[str, Any]) -> None:
+        await self._deliver(message["frame"])
+
+    async def session_takeover(self, message: dict[str, Any]) -> None:
+        if message["channel"] != self.channel_name:
+            await self.send_json(error_frame("superseded", "This interview was opened in another window."))
+            await self.close(code=CLOSE_SUPERSEDED)
+
+
+def _query_int(scope: dict[str, Any], name: str) -> int | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+    if not values:
+        return None
+    try:
+        value = int(values[0])
+    except ValueError:
+        return None
+    return value if value >= 0 else None
+
+
+def _ref(text: str) -> dict[str, Any]:
+    """Echo the client_id of a refused answer so the client knows which one was refused."""
+    if len(text) > 65536:
+        return {}
+    try:
+        import json
+
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    if isinstance(data, dict) and isinstance(data.get("client_id"), str) and len(data["client_id"]) <= 64:
+        return {"client_id": data["client_id"]}
+    return {}

@@ -1,0 +1,52 @@
+"""ASGI entry point: HTTP (Django), candidate WebSockets, and the `ai-worker` channel."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interview_rt.settings.local")
+# Django must be set up before anything imports models.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from consumers.routing import channel_routes, websocket_urlpatterns  # noqa: E402
+from interview_rt.interviews.worker import ensure_inprocess_worker  # noqa: E402
+
+
+class TokenSocketOriginValidator(OriginValidator):
+    """Candidate sockets authenticate with the signed token in the URL, not cookies, so a client
+    without an Origin header (a script, a mobile app) is fine; a browser's Origin must still be
+    one of ours, which keeps other sites from embedding the interview."""
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
+def allowed_origins() -> list[str]:
+    hosts = list(settings.ALLOWED_HOSTS)
+    frontend = urlparse(settings.FRONTEND_URL)
+    if frontend.hostname:
+        hosts.append(frontend.hostname)
+    return hosts
+
+
+async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    # The embedded default runs the background service in this process; start it on first use.
+    ensure_inprocess_worker()
+    await django_asgi_app(scope, receive, send)
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": http_app,
+        "websocket": TokenSocketOriginValidator(URLRouter(websocket_urlpatterns), allowed_origins()),
+        "channel": ChannelNameRouter(channel_routes),
+    }
+)

@@ -1,0 +1,237 @@
+"""The candidate's REST fallback: the seed's endpoints, served by the same services as the socket.
+
+Async views, so waiting for a question or an evaluation holds no thread: they listen on the
+session's group and re-read the database, the source of truth, after each frame or half second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import events, selectors, services
+from ..errors import ErrorCode, InterviewError
+from ..models import AIInterviewResponse
+from ..worker import ensure_inprocess_worker
+from .errors import error_response
+
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_WAIT = 10.0
+MAX_WAIT = 30.0
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    if len(request.body) > MAX_BODY_BYTES:
+        raise InterviewError(ErrorCode.FRAME_TOO_LARGE, "The request body is larger than 64 KiB.", status=413)
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise InterviewError(ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InterviewError(ErrorCode.INVALID_JSON, "The body must be a JSON object.")
+    return data
+
+
+def _string(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} is required and must be a string.", field=name)
+    return value
+
+
+def _wait_seconds(data: dict[str, Any]) -> float:
+    value = data.get("wait_seconds", DEFAULT_WAIT)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise InterviewError(ErrorCode.INVALID_FIELD, "wait_seconds must be a number >= 0.", field="wait_seconds")
+    return min(float(value), MAX_WAIT)
+
+
+async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
+    """Re-check `ready()` (a sync DB read) whenever the session logs a frame, until it is truthy."""
+    value = await database_sync_to_async(ready)()
+    if value or timeout <= 0:
+        return value
+    layer = get_channel_layer()
+    channel = await layer.new_channel() if layer else None
+    group = events.session_group(session_id)
+    if layer and channel:
+        await layer.group_add(group, channel)
+    deadline = time.monotonic() + timeout
+    try:
+        while not value and time.monotonic() < deadline:
+            remaining = max(0.0, deadline - time.monotonic())
+            if layer and channel:
+                try:
+                    await asyncio.wait_for(layer.receive(channel), timeout=min(0.5, remaining))
+                except TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(min(0.2, remaining))
+            value = await database_sync_to_async(ready)()
+    finally:
+        if layer and channel:
+            await layer.group_discard(group, channel)
+    return value
+
+
+def _session_view(session_id: str) -> dict[str, Any]:
+    snapshot = selectors.session_snapshot(session_id=session_id)["session"]
+    return {
+        "feedback_mode": snapshot["feedback_mode"],
+        "session_id": snapshot["id"],
+        "status": snapshot["status"],
+        "awaiting": snapshot["awaiting"],
+        "progress": {"answered": snapshot["answered"], "total": snapshot["question_count"]},
+        "question": snapshot["current_question"],
+        "result": snapshot.get("result"),
+    }
+
+
+def _question_ready(session_id: str) -> Any:
+    def check() -> dict[str, Any] | None:
+        view = _session_view(session_id)
+        return view if view["awaiting"] not in ("questions", "feedback") else None
+
+    return check
+
+
+async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
+    ensure_inprocess_worker()
+    try:
+        return JsonResponse(await handler(_body(request)))
+    except InterviewError as exc:
+        return error_response(exc)
+
+
+async def _start(data: dict[str, Any], session_id: str) -> dict[str, Any]:
+    await database_sync_to_async(services.session_start)(session_id=session_id)
+    view = await _wait_until(session_id, _question_ready(session_id), _wait_seconds(data))
+    return view or await database_sync_to_async(_session_view)(session_id)
+
+
+@csrf_exempt
+@require_POST
+async def start_view(request: HttpRequest) -> JsonResponse:
+    """POST /api/ai-interview/start/ {"token": ...} -> session id and first question."""
+
+    async def handle(data: dict[str, Any]) -> dict[str, Any]:
+        session = await database_sync_to_async(services.session_open)(token=_string(data, "token"))
+        return await _start(data, str(session.id))
+
+    return await _respond(handle, request)
+
+
+async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, Any]:
+    payload = data.get("data")
+    if not isinstance(payload, dict):
+        raise InterviewError(ErrorCode.INVALID_FIELD, "data must be an object.", field="data")
+    text = payload.get("response_text")
+    # REST clients rarely have an idempotency key; derive one from the question so a retried
+    # POST after a lost reply is recognised as the same answer.
+    client_id = payload.get("client_id") or f"rest-{payload.get('question_id', '')}"
+    receipt = await database_sync_to_async(services.answer_submit)(
+        session_id=session_id,
+        client_id=client_id,
+        question_id=_string(payload, "question_id"),
+        text=text if text is not None else None,
+        response_type=payload.get("response_type") or "text",
+    )
+    ack = next((f for f in receipt.frames if f["type"] == "answer.accepted"), None)
+
+    def evaluated() -> AIInterviewResponse | None:
+        return AIInterviewResponse.objects.filter(pk=receipt.response_id).exclude(evaluation_status="pending").first()
+
+    response = await _wait_until(session_id, evaluated, _wait_seconds(data))
+    view = await database_sync_to_async(_session_view)(session_id)
+    show_feedback = response is not None and view["feedback_mode"] == "immediate"
+    return {
+        **view,
+        "accepted": ack,
+        "duplicate": receipt.duplicate,
+        "evaluation": events.feedback_payload(response) if show_feedback else None,
+        "evaluation_status": response.evaluation_status if response else "pending",
+    }
+
+
+async def _action_question(data: dict[str, Any], session_id: str) -> dict[str, Any]:
+    view = await _wait_until(session_id, _question_ready(session_id), _wait_seconds(data))
+    return view or await database_sync_to_async(_session_view)(session_id)
+
+
+async def _action_complete(data: dict[str, Any], session_id: str) -> dict[str, Any]:
+    await database_sync_to_async(services.session_request_complete)(session_id=session_id)
+
+    def done() -> dict[str, Any] | None:
+        view = _session_view(session_id)
+        return view if view["status"] == "completed" else None
+
+    view = await _wait_until(session_id, done, _wait_seconds(data))
+    return view or await database_sync_to_async(_session_view)(session_id)
+
+
+ACTIONS = {
+    "start": _start,
+    "question": _action_question,
+    "response": _action_response,
+    "complete": _action_complete,
+}
+
+
+@csrf_exempt
+@require_POST
+async def run_interview_view(request: HttpRequest) -> JsonResponse:
+    """POST /api/ai-interview/run-interview/ {"action", "session_id", "data"}."""
+
+    async def handle(data: dict[str, Any]) -> dict[str, Any]:
+        action = data.get("action")
+        if not isinstance(action, str) or action not in ACTIONS:
+            raise InterviewError(
+                ErrorCode.UNKNOWN_ACTION, f"action must be one of {', '.join(ACTIONS)}.", field="action"
+            )
+        session_id = _string(data, "session_id")
+        if await database_sync_to_async(selectors.session_get)(session_id=session_id) is None:
+            raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404)
+        return await ACTIONS[action](data, session_id)
+
+    return await _respond(handle, request)
+
+
+@require_GET
+async def access_view(request: HttpRequest, token: str) -> JsonResponse:
+    """GET /api/interviews/access/<token>/: opening a link creates (once) and returns the session."""
+    ensure_inprocess_worker()
+    try:
+        session = await database_sync_to_async(services.session_open)(token=token)
+    except InterviewError as exc:
+        return error_response(exc)
+
+    def info() -> dict[str, Any]:
+        s = selectors.session_snapshot(session_id=session.id)["session"]
+        return {
+            "session_id": s["id"],
+            "status": s["status"],
+            "interview": {
+                "job_title": s["job_title"],
+                "candidate_name": s["candidate_name"],
+                "interview_type": s["interview_type"],
+                "difficulty": s["difficulty"],
+                "question_count": s["question_count"],
+                "feedback_mode": s["feedback_mode"],
+                "expires_at": s["expires_at"],
+            },
+            "websocket_path": f"/ws/interview/{token}/",
+        }
+
+    return JsonResponse(await database_sync_to_async(info)())
+
+
+async def health_view(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})

@@ -1,0 +1,82 @@
+"""Staff endpoints (DRF, IsAdminUser): sessions, results with provenance, human review."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..errors import ErrorCode, InterviewError
+from ..models import AIInterviewSession, Recommendation
+
+
+class SessionSummarySerializer(serializers.ModelSerializer):
+    candidate = serializers.CharField(source="invitation.candidate.name")
+    job = serializers.CharField(source="invitation.job.title")
+
+    class Meta:
+        model = AIInterviewSession
+        fields = [
+            "id",
+            "status",
+            "candidate",
+            "job",
+            "question_count",
+            "answered_count",
+            "evaluated_count",
+            "created_at",
+            "started_at",
+            "completed_at",
+        ]
+
+
+class ReviewSerializer(serializers.Serializer):
+    human_score = serializers.FloatField(min_value=0, max_value=10, required=False, allow_null=True)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
+    final_decision = serializers.ChoiceField(choices=Recommendation.choices)
+
+
+class SessionListView(APIView):
+    @extend_schema(responses=SessionSummarySerializer(many=True))
+    def get(self, request: Request) -> Response:
+        qs = AIInterviewSession.objects.select_related("invitation__candidate", "invitation__job").order_by(
+            "-created_at"
+        )
+        status = request.query_params.get("status")
+        if status:
+            qs = qs.filter(status=status)
+        return Response(SessionSummarySerializer(qs[:200], many=True).data)
+
+
+def _session(session_id: Any) -> AIInterviewSession:
+    session = selectors.session_get(session_id=session_id)
+    if session is None:
+        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404)
+    return session
+
+
+class SessionResultView(APIView):
+    @extend_schema(responses=dict)
+    def get(self, request: Request, session_id: str) -> Response:
+        return Response(selectors.session_result_detail(session=_session(session_id)))
+
+
+class ResultReviewView(APIView):
+    @extend_schema(request=ReviewSerializer, responses=dict)
+    def post(self, request: Request, session_id: str) -> Response:
+        session = _session(session_id)
+        body = ReviewSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.result_review(
+            session_id=session.id,
+            reviewer=request.user,
+            human_score=body.validated_data.get("human_score"),
+            notes=body.validated_data.get("notes", ""),
+            final_decision=body.validated_data["final_decision"],
+        )
+        return Response(selectors.session_result_detail(session=session))

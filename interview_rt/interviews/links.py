@@ -1,0 +1,61 @@
+"""Signed interview links: django.core.signing with INTERVIEW_LINK_SECRET and an embedded expiry.
+
+The token names exactly one invitation, so it cannot be replayed against another; the expiry is
+signed too, and the invitation's own `expires_at` and `revoked` are checked on every use.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+
+from .errors import (
+    CLOSE_LINK_EXPIRED,
+    CLOSE_LINK_INVALID,
+    CLOSE_LINK_REVOKED,
+    CLOSE_NOT_FOUND,
+    ErrorCode,
+    LinkError,
+)
+from .models import InterviewInvitation
+
+SALT = "interview_rt.interview-link.v1"
+
+
+def make_token(invitation: InterviewInvitation) -> str:
+    payload = {"i": invitation.id.hex, "e": int(invitation.expires_at.timestamp())}
+    return signing.dumps(payload, key=settings.INTERVIEW_LINK_SECRET, salt=SALT, compress=False)
+
+
+def link_url(token: str) -> str:
+    base = settings.FRONTEND_URL
+    return f"{base}{'' if base.endswith('/') else '/'}{token}"
+
+
+def invalid(message: str = "This interview link is not valid.") -> LinkError:
+    return LinkError(ErrorCode.LINK_INVALID, message, close_code=CLOSE_LINK_INVALID, status=403)
+
+
+def read_token(token: str, *, now: datetime) -> InterviewInvitation:
+    """The invitation a token names, or LinkError. Hits the database once."""
+    if not isinstance(token, str) or not token or len(token) > 512:
+        raise invalid()
+    try:
+        payload = signing.loads(token, key=settings.INTERVIEW_LINK_SECRET, salt=SALT)
+        invitation_id = uuid.UUID(hex=payload["i"])
+        expires = int(payload["e"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise invalid() from None
+    if now.timestamp() >= expires:
+        raise LinkError(ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED, status=410)
+    invitation = InterviewInvitation.objects.select_related("job", "candidate").filter(id=invitation_id).first()
+    if invitation is None:
+        raise LinkError(ErrorCode.NOT_FOUND, "This interview no longer exists.", close_code=CLOSE_NOT_FOUND, status=404)
+    if invitation.revoked:
+        raise LinkError(ErrorCode.LINK_REVOKED, "This interview link was revoked.", close_code=CLOSE_LINK_REVOKED, status=403)
+    if now >= invitation.expires_at:
+        raise LinkError(ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED, status=410)
+    return invitation

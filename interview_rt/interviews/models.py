@@ -1,0 +1,233 @@
+"""Persistence only: no AI calls, no sends, no state rules here (see state.py and services.py)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class InterviewType(models.TextChoices):
+    TECHNICAL = "technical"
+    BEHAVIORAL = "behavioral"
+    MIXED = "mixed"
+
+
+class Difficulty(models.TextChoices):
+    EASY = "easy"
+    MEDIUM = "medium"
+    HARD = "hard"
+
+
+class FeedbackMode(models.TextChoices):
+    IMMEDIATE = "immediate"
+    END = "end"
+
+
+class SessionStatus(models.TextChoices):
+    CREATED = "created"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+
+
+class EvaluationStatus(models.TextChoices):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Recommendation(models.TextChoices):
+    STRONG_HIRE = "strong_hire"
+    HIRE = "hire"
+    MAYBE = "maybe"
+    NO_HIRE = "no_hire"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+class Job(models.Model):
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    required_skills = models.JSONField(default=list, blank=True)
+    competencies = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Candidate(models.Model):
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class InterviewInvitation(models.Model):
+    """The interview link: who is interviewed, for what, how; the signed token names its id."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="invitations")
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="invitations")
+    interview_type = models.CharField(max_length=20, choices=InterviewType.choices, default=InterviewType.TECHNICAL)
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices, default=Difficulty.MEDIUM)
+    question_count = models.PositiveSmallIntegerField(default=5)
+    time_limit_seconds = models.PositiveIntegerField(default=300)
+    feedback_mode = models.CharField(max_length=10, choices=FeedbackMode.choices, default=FeedbackMode.IMMEDIATE)
+    expires_at = models.DateTimeField()
+    revoked = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(question_count__gte=1, question_count__lte=50), name="invitation_question_count_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.candidate} / {self.job}"
+
+
+class AIInterviewSession(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # One session per invitation: opening the link again returns the same session.
+    invitation = models.OneToOneField(InterviewInvitation, on_delete=models.CASCADE, related_name="session")
+    status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.CREATED)
+    question_count = models.PositiveSmallIntegerField()
+    questions_ready = models.BooleanField(default=False)
+    # Index (0-based) of the question being asked; equals question_count once all are answered.
+    current_index = models.PositiveSmallIntegerField(default=0)
+    answered_count = models.PositiveSmallIntegerField(default=0)
+    evaluated_count = models.PositiveSmallIntegerField(default=0)
+    # Highest seq in the frame log, bumped under the row lock when a frame is appended.
+    last_seq = models.PositiveIntegerField(default=0)
+    generation_error = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status"])]
+
+    def __str__(self) -> str:
+        return f"session {self.id} ({self.status})"
+
+
+class AIInterviewQuestion(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveSmallIntegerField()
+    text = models.TextField()
+    question_type = models.CharField(max_length=20)
+    competency = models.CharField(max_length=100, blank=True)
+    difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
+    # Never sent to the candidate.
+    reference_answer = models.TextField(blank=True)
+    key_points = models.JSONField(default=list, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    time_limit_seconds = models.PositiveIntegerField()
+    asked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "order"]
+        constraints = [models.UniqueConstraint(fields=["session", "order"], name="question_order_unique")]
+
+    def __str__(self) -> str:
+        return f"Q{self.order + 1}: {self.text[:60]}"
+
+
+class AIInterviewResponse(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="responses")
+    # One answer per question; a second answer to the same question is refused.
+    question = models.OneToOneField(AIInterviewQuestion, on_delete=models.CASCADE, related_name="response")
+    client_id = models.CharField(max_length=64)
+    response_text = models.TextField(blank=True)
+    response_type = models.CharField(max_length=20, default="text")
+    submitted_at = models.DateTimeField(null=True, blank=True)  # as the client reported it
+    received_at = models.DateTimeField()
+    time_taken_seconds = models.FloatField(null=True, blank=True)
+    is_late = models.BooleanField(default=False)
+
+    evaluation_status = models.CharField(
+        max_length=10, choices=EvaluationStatus.choices, default=EvaluationStatus.PENDING
+    )
+    score = models.FloatField(null=True, blank=True)
+    insufficient_evidence = models.BooleanField(default=False)
+    feedback = models.TextField(blank=True)
+    strengths = models.JSONField(default=list, blank=True)
+    improvements = models.JSONField(default=list, blank=True)
+    covered_key_points = models.JSONField(default=list, blank=True)
+    missed_key_points = models.JSONField(default=list, blank=True)
+    # Provenance: who graded, with what, how long, and whether a fallback produced it.
+    provider = models.CharField(max_length=50, blank=True)
+    model_name = models.CharField(max_length=100, blank=True)
+    model_version = models.CharField(max_length=100, blank=True)
+    rubric_version = models.CharField(max_length=100, blank=True)
+    evaluation_latency_ms = models.FloatField(null=True, blank=True)
+    fallback_used = models.BooleanField(default=False)
+    error_kind = models.CharField(max_length=50, blank=True)
+    evaluation_details = models.JSONField(default=dict, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True)
+    # Lease for the background service: a claim older than AI_JOB_LEASE_SECONDS may be retaken.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["session", "received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "client_id"], name="response_client_id_unique"),
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=0, score__lte=10),
+                name="response_score_range",
+            ),
+        ]
+        indexes = [models.Index(fields=["evaluation_status"])]
+
+    def __str__(self) -> str:
+        return f"answer {self.client_id} to {self.question_id}"
+
+
+class AIInterviewResult(models.Model):
+    session = models.OneToOneField(AIInterviewSession, on_delete=models.CASCADE, related_name="result")
+    overall_score = models.FloatField(null=True, blank=True)
+    competency_scores = models.JSONField(default=dict, blank=True)
+    recommendation = models.CharField(max_length=30, choices=Recommendation.choices)
+    summary = models.TextField(blank=True)
+    strengths = models.JSONField(default=list, blank=True)
+    weaknesses = models.JSONField(default=list, blank=True)
+    insufficient_evidence_count = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Human review.
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    human_score = models.FloatField(null=True, blank=True)
+    review_notes = models.TextField(blank=True)
+    final_decision = models.CharField(max_length=30, choices=Recommendation.choices, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"result of {self.session_id}"
+
+
+class SessionFrame(models.Model):
+    """The log of frames pushed to the candidate: replayed from `seq` on reconnect."""
+
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="frames")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="frame_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq} {self.type}"

@@ -1,0 +1,145 @@
+"""Reads. Snapshots and frame replay for the socket, results for REST and admins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from . import events
+from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, SessionFrame
+from .services import _state  # the one place that maps rows to the pure state
+
+REPLAY_LIMIT = 500
+
+
+def session_get(*, session_id: object) -> AIInterviewSession | None:
+    try:
+        pk = uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    return AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").filter(pk=pk).first()
+
+
+def current_question(session: AIInterviewSession) -> AIInterviewQuestion | None:
+    if session.current_index >= session.question_count:
+        return None
+    return AIInterviewQuestion.objects.filter(
+        session=session, order=session.current_index, asked_at__isnull=False
+    ).first()
+
+
+def session_snapshot(*, session_id: object) -> dict[str, Any]:
+    """The whole state a client needs, current as of `seq` (frames after it follow as pushes)."""
+    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
+    st = _state(session)
+    question = current_question(session)
+    inv = session.invitation
+    snapshot: dict[str, Any] = {
+        "type": "session.state",
+        "seq": session.last_seq,
+        "session": {
+            "id": str(session.id),
+            "status": session.status,
+            "awaiting": st.awaiting.value,
+            "question_count": session.question_count,
+            "answered": session.answered_count,
+            "evaluated": session.evaluated_count,
+            "feedback_mode": inv.feedback_mode,
+            "interview_type": inv.interview_type,
+            "difficulty": inv.difficulty,
+            "job_title": inv.job.title,
+            "candidate_name": inv.candidate.name,
+            "expires_at": inv.expires_at.isoformat(),
+            "current_question": events.question_payload(question) if question else None,
+        },
+    }
+    result = AIInterviewResult.objects.filter(session=session).first()
+    if result is not None:
+        snapshot["session"]["result"] = events.result_payload(result)
+    return snapshot
+
+
+def frames_after(*, session_id: object, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+    rows = SessionFrame.objects.filter(session_id=session_id, seq__gt=seq).order_by("seq")[:limit]
+    return [row.payload for row in rows]
+
+
+def pending_work() -> tuple[list[str], list[str]]:
+    """Sessions whose questions are not generated and evaluations not done and not leased:
+    what the background service must (re)do after a crash or a lost nudge."""
+    stale = timezone.now() - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
+    sessions = AIInterviewSession.objects.filter(questions_ready=False).exclude(status__in=("completed", "expired"))
+    responses = AIInterviewResponse.objects.filter(evaluation_status="pending").filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
+    )
+    return (
+        [str(pk) for pk in sessions.values_list("pk", flat=True)[:200]],
+        [str(pk) for pk in responses.order_by("received_at").values_list("pk", flat=True)[:500]],
+    )
+
+
+def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
+    """Everything a reviewer sees: result, human review, each answer with its provenance."""
+    result = AIInterviewResult.objects.filter(session=session).first()
+    inv = session.invitation
+    answers = []
+    for r in AIInterviewResponse.objects.filter(session=session).select_related("question").order_by("question__order"):
+        answers.append(
+            {
+                "question_id": str(r.question_id),
+                "order": r.question.order,
+                "question": r.question.text,
+                "competency": r.question.competency,
+                "response_id": str(r.id),
+                "client_id": r.client_id,
+                "response_text": r.response_text,
+                "received_at": r.received_at.isoformat(),
+                "time_taken_seconds": r.time_taken_seconds,
+                "late": r.is_late,
+                "evaluation_status": r.evaluation_status,
+                "score": r.score,
+                "insufficient_evidence": r.insufficient_evidence,
+                "feedback": r.feedback,
+                "strengths": r.strengths,
+                "improvements": r.improvements,
+                "covered_key_points": r.covered_key_points,
+                "missed_key_points": r.missed_key_points,
+                "provenance": {
+                    "provider": r.provider,
+                    "model_name": r.model_name,
+                    "model_version": r.model_version,
+                    "rubric_version": r.rubric_version,
+                    "latency_ms": r.evaluation_latency_ms,
+                    "fallback_used": r.fallback_used,
+                    "error_kind": r.error_kind,
+                },
+            }
+        )
+    return {
+        "session_id": str(session.id),
+        "status": session.status,
+        "candidate": {"name": inv.candidate.name, "email": inv.candidate.email},
+        "job": {"title": inv.job.title, "skills": inv.job.required_skills},
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "completed_at": session.completed_at.isoformat() if session.completed_at else None,
+        "result": (
+            {
+                **events.result_payload(result),
+                "human_review": {
+                    "reviewer": result.reviewer.get_username() if result.reviewer else None,
+                    "human_score": result.human_score,
+                    "notes": result.review_notes,
+                    "final_decision": result.final_decision or None,
+                    "reviewed_at": result.reviewed_at.isoformat() if result.reviewed_at else None,
+                },
+            }
+            if result
+            else None
+        ),
+        "answers": answers,
+    }

@@ -1,0 +1,188 @@
+"""Settings shared by every environment; everything deployment-specific comes from env vars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# Known-insecure placeholder: production.py refuses to start with it.
+INSECURE_DEFAULT_SECRET = "insecure-dev-secret-change-me"
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    return default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, default).split(",") if part.strip()]
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY", INSECURE_DEFAULT_SECRET)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "interview_rt.interviews",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "interview_rt.urls"
+ASGI_APPLICATION = "interview_rt.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def database_config(url: str | None) -> dict[str, Any]:
+    """DATABASE_URL when set, else a SQLite file tuned for concurrent async access."""
+    if url:
+        return dict(dj_database_url.parse(url, conn_max_age=0))
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": BASE_DIR / "db.sqlite3",
+        "OPTIONS": {
+            # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking
+            # on a lock upgrade; WAL lets readers run beside the writer.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+    }
+
+
+DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 60},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "EXCEPTION_HANDLER": "interview_rt.interviews.api.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {"TITLE": "interview-rt API", "VERSION": "1.0.0"}
+
+# --- Interview links -------------------------------------------------------------------------
+INTERVIEW_LINK_SECRET = os.environ.get("INTERVIEW_LINK_SECRET", SECRET_KEY)
+FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://127.0.0.1:8000/interview/")
+INTERVIEW_LINK_DEFAULT_DAYS = int(os.environ.get("INTERVIEW_LINK_DEFAULT_DAYS", "7"))
+# Seconds past a question's time limit before an answer counts as late (network, typing lag).
+INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS", "5"))
+INTERVIEW_MAX_FRAME_BYTES = 64 * 1024
+
+# --- AI providers ------------------------------------------------------------------------------
+AI_PROVIDER = os.environ.get("AI_PROVIDER", "embedded")
+AI_MODEL_NAME = os.environ.get("AI_MODEL_NAME", "")
+AI_MODEL_VERSION = os.environ.get("AI_MODEL_VERSION", "")
+AI_MODEL_API_ENDPOINT = os.environ.get("AI_MODEL_API_ENDPOINT", "")
+AI_MODEL_API_KEY = os.environ.get("AI_MODEL_API_KEY", "")
+
+PROVIDER_BACKENDS = {
+    "embedded": "ai_service.providers.embedded.EmbeddedProvider",
+    "http": "ai_service.providers.http_model.HTTPModelProvider",
+    "openai": "ai_service.providers.openai_compat.OpenAICompatProvider",
+}
+
+
+def build_ai_providers(kind: str) -> dict[str, dict[str, Any]]:
+    """AI_PROVIDERS from the seed's env vars: `default` is the chosen kind, embedded its fallback."""
+    embedded = {"BACKEND": PROVIDER_BACKENDS["embedded"], "OPTIONS": {}}
+    if kind == "embedded":
+        return {"default": embedded, "embedded": embedded}
+    return {
+        "default": {
+            "BACKEND": PROVIDER_BACKENDS.get(kind, kind),
+            "OPTIONS": {
+                "endpoint": AI_MODEL_API_ENDPOINT,
+                "api_key": AI_MODEL_API_KEY,
+                "model_name": AI_MODEL_NAME,
+                "model_version": AI_MODEL_VERSION,
+            },
+            "FALLBACK": "embedded",
+        },
+        "embedded": embedded,
+    }
+
+
+AI_PROVIDERS = build_ai_providers(AI_PROVIDER)
+
+# The background service runs inside the web process unless a separate worker is deployed
+# (`python manage.py ai_worker` over a shared channel layer).
+AI_WORKER_INPROCESS = env_bool("AI_WORKER_INPROCESS", not REDIS_URL)
+AI_WORKER_CHANNEL = "ai-worker"
+# Seconds an evaluation may stay claimed before another worker takes it over (crash recovery).
+AI_JOB_LEASE_SECONDS = int(os.environ.get("AI_JOB_LEASE_SECONDS", "60"))
+AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "5"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}
