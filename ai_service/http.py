@@ -127,6 +127,9 @@ class HTTPSettings:
         return cls(**kwargs)
 
 
+# Stand-in settings of a misconfigured provider, which raises ProviderConfigError before any call.
+UNUSABLE_SETTINGS = HTTPSettings(endpoint="http://unconfigured.invalid", max_retries=0)
+
 # Positive numbers of seconds.
 _FLOAT_OPTIONS = (
     "connect_timeout",

@@ -17,8 +17,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..base import AIProvider
-from ..errors import ProviderBadOutput
-from ..http import HTTPSettings, ModelHTTPClient, check_http_options, redact_url, transport_from_options
+from ..errors import ProviderBadOutput, ProviderConfigError
+from ..http import (
+    UNUSABLE_SETTINGS,
+    HTTPSettings,
+    ModelHTTPClient,
+    check_http_options,
+    redact_url,
+    transport_from_options,
+)
 from ..registry import QuestionSet
 from ..types import (
     Evaluation,
@@ -350,11 +357,18 @@ class HTTPModelProvider(AIProvider):
 
     def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(alias, options)
-        self.settings = HTTPSettings.from_options(self.options)
+        # A misconfigured provider is still built, so that its FallbackProvider answers instead
+        # (error_kind "config"); `manage.py check` reports the same problems at deploy time.
+        self.config_problems = self.check_options(self.options)
+        self.settings = HTTPSettings.from_options(self.options) if not self.config_problems else UNUSABLE_SETTINGS
         self.model_name = str(self.options.get("model_name") or "")
         self.model_version = str(self.options.get("model_version") or "")
         self.follow_ups = int(self.options.get("max_follow_ups", 1)) > 0
         self.http = ModelHTTPClient(f"{self.name}[{alias}]", self.settings, **transport_from_options(self.options))
+
+    def _check_usable(self) -> None:
+        if self.config_problems:
+            raise ProviderConfigError(f"{self.name}[{self.alias}] is misconfigured: " + "; ".join(self.config_problems))
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
@@ -378,6 +392,7 @@ class HTTPModelProvider(AIProvider):
         )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:
+        self._check_usable()
         result = await self.http.post_json("generate-questions", generate_request(context))
         questions = parse_questions(result.data, context)
         return QuestionSet(questions, self._provenance(result.data, result.latency_ms, result.attempts))
@@ -387,6 +402,7 @@ class HTTPModelProvider(AIProvider):
         return list(await asyncio.gather(*(self.evaluate(r) for r in requests)))
 
     async def evaluate(self, request: EvaluationRequest) -> Evaluation:
+        self._check_usable()
         result = await self.http.post_json("evaluate-response", evaluate_request(request))
         evaluation = parse_evaluation(result.data)
         follow_up = evaluation.follow_up if self.follow_ups else ""

@@ -1,0 +1,52 @@
+"""A small candidate client over channels' WebsocketCommunicator."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+from interview_rt.asgi import application
+
+
+class Candidate:
+    def __init__(self, token: str, *, last_seq: int | None = None, headers: list[tuple[bytes, bytes]] | None = None):
+        path = f"/ws/interview/{token}/" + (f"?last_seq={last_seq}" if last_seq is not None else "")
+        self.comm = WebsocketCommunicator(application, path, headers=headers or [])
+        self.frames: list[dict[str, Any]] = []
+
+    async def connect(self) -> dict[str, Any]:
+        connected, _ = await self.comm.connect(timeout=10)
+        assert connected
+        return await self.recv("session.state")
+
+    async def recv(self, frame_type: str | None = None, timeout: float = 15) -> dict[str, Any]:
+        frame = await self.comm.receive_json_from(timeout=timeout)
+        self.frames.append(frame)
+        if frame_type is not None:
+            assert frame["type"] == frame_type, frame
+        return frame
+
+    async def send(self, frame: dict[str, Any] | str) -> None:
+        if isinstance(frame, str):
+            await self.comm.send_to(text_data=frame)
+        else:
+            await self.comm.send_to(text_data=json.dumps(frame))
+
+    async def answer(self, question: dict[str, Any], client_id: str, text: str) -> dict[str, Any]:
+        await self.send({"type": "answer.submit", "client_id": client_id, "question_id": question["id"], "text": text})
+        return await self.recv("answer.accepted")
+
+    async def nothing_more(self, timeout: float = 0.3) -> bool:
+        return await self.comm.receive_nothing(timeout=timeout)
+
+    async def close(self) -> None:
+        await self.comm.disconnect()
+
+
+GOOD_ANSWER = (
+    "Use an idempotency key sent by the client and store it with a unique constraint, so a retried "
+    "request returns the stored result instead of charging twice. Keep the key and response for a "
+    "retention window and make the write and the key insert one transaction."
+)
