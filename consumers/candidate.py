@@ -80,7 +80,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             await getattr(self, "on_" + frame_type.replace(".", "_"))(frame)
         except InterviewError as exc:
             ref = _ref(text_data)
-            await self.send_json(error_frame(exc.code, exc.message, **({"field": exc.field} if exc.field else {}), **ref))
+            await self.send_json(
+                error_frame(exc.code, exc.message, **({"field": exc.field} if exc.field else {}), **ref)
+            )
         except Exception:
             log.exception("unexpected error handling a frame in session %s", self.session_id)
             await self.send_json(error_frame(ErrorCode.INTERNAL_ERROR, "Something went wrong; please retry."))

@@ -5,9 +5,9 @@ It is the fallback of the semantic grader (no model needed) and the baseline it 
 
 from __future__ import annotations
 
+from ..types import KeyPointMatch
 from .text import content_words, derive_key_points, sentences, stems
 from .types import GradeInput, GradeOutput
-from ..types import KeyPointMatch
 
 VERSION = "lexical-1"
 COVER_THRESHOLD = 0.5

@@ -8,13 +8,7 @@ _WORD = re.compile(r"[a-z0-9][a-z0-9+#.\-]*[a-z0-9+#]|[a-z0-9]")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 STOPWORDS = frozenset(
-    """a an the and or but if then else of to in on at by for with from into onto over under as is
-    are was were be been being it its this that these those there their they them he she we you i
-    me my our your his her not no do does did doing have has had having can could should would
-    will shall may might must so such than too very just also only about what which who whom whose
-    when where why how all any both each few more most other some own same s t don now up down out
-    off again further once here because while until through during before after above below between
-    use used using one two get got make makes made like e g eg ie etc""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "then", "else", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "onto", "over", "under", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these", "those", "there", "their", "they", "them", "he", "she", "we", "you", "i", "me", "my", "our", "your", "his", "her", "not", "no", "do", "does", "did", "doing", "have", "has", "had", "having", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "so", "such", "than", "too", "very", "just", "also", "only", "about", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "all", "any", "both", "each", "few", "more", "most", "other", "some", "own", "same", "s", "t", "don", "now", "up", "down", "out", "off", "again", "further", "once", "here", "because", "while", "until", "through", "during", "before", "after", "above", "below", "between", "use", "used", "using", "one", "two", "get", "got", "make", "makes", "made", "like", "e", "g", "eg", "ie", "etc"]
 )
 
 

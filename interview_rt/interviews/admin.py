@@ -33,7 +33,7 @@ class InterviewInvitationAdmin(admin.ModelAdmin):
 class QuestionInline(admin.TabularInline):
     model = AIInterviewQuestion
     extra = 0
-    fields = ["order", "text", "competency", "difficulty", "asked_at"]
+    fields = ("order", "text", "competency", "difficulty", "asked_at")
     readonly_fields = fields
 
 

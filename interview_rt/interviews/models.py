@@ -85,7 +85,8 @@ class InterviewInvitation(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(question_count__gte=1, question_count__lte=50), name="invitation_question_count_range"
+                condition=models.Q(question_count__gte=1, question_count__lte=50),
+                name="invitation_question_count_range",
             ),
         ]
 

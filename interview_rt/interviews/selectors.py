@@ -12,12 +12,12 @@ from django.utils import timezone
 
 from . import events
 from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, SessionFrame
-from .services import _state  # the one place that maps rows to the pure state
+from .services import Id, _state  # _state: the one place that maps rows to the pure state
 
 REPLAY_LIMIT = 500
 
 
-def session_get(*, session_id: object) -> AIInterviewSession | None:
+def session_get(*, session_id: Id) -> AIInterviewSession | None:
     try:
         pk = uuid.UUID(str(session_id))
     except ValueError:
@@ -33,7 +33,7 @@ def current_question(session: AIInterviewSession) -> AIInterviewQuestion | None:
     ).first()
 
 
-def session_snapshot(*, session_id: object) -> dict[str, Any]:
+def session_snapshot(*, session_id: Id) -> dict[str, Any]:
     """The whole state a client needs, current as of `seq` (frames after it follow as pushes)."""
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
     st = _state(session)
@@ -64,8 +64,8 @@ def session_snapshot(*, session_id: object) -> dict[str, Any]:
     return snapshot
 
 
-def frames_after(*, session_id: object, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
-    rows = SessionFrame.objects.filter(session_id=session_id, seq__gt=seq).order_by("seq")[:limit]
+def frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+    rows = SessionFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq).order_by("seq")[:limit]
     return [row.payload for row in rows]
 
 

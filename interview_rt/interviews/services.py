@@ -33,6 +33,9 @@ from .models import (
     SessionFrame,
 )
 
+# Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
+Id = uuid.UUID | str
+
 MAX_ANSWER_CHARS = 20_000
 CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
 RESPONSE_TYPES = ("text", "code", "audio_transcript")
@@ -195,7 +198,7 @@ def session_open(*, token: str) -> AIInterviewSession:
         return AIInterviewSession.objects.get(invitation=invitation)
 
 
-def session_start(*, session_id: object) -> AIInterviewSession:
+def session_start(*, session_id: Id) -> AIInterviewSession:
     now = timezone.now()
     with transaction.atomic():
         session = _locked(session_id)
@@ -215,7 +218,7 @@ def session_start(*, session_id: object) -> AIInterviewSession:
         return session
 
 
-def session_leave(*, session_id: object) -> None:
+def session_leave(*, session_id: Id) -> None:
     now = timezone.now()
     with transaction.atomic():
         session = _locked(session_id)
@@ -244,7 +247,9 @@ def _validate_answer(client_id: object, text: object, response_type: object) -> 
     if not isinstance(text, str):
         raise InterviewError(ErrorCode.INVALID_FIELD, "text must be a string", field="text")
     if len(text) > MAX_ANSWER_CHARS:
-        raise InterviewError(ErrorCode.INVALID_FIELD, f"text is longer than {MAX_ANSWER_CHARS} characters", field="text")
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD, f"text is longer than {MAX_ANSWER_CHARS} characters", field="text"
+        )
     if not isinstance(response_type, str) or response_type not in RESPONSE_TYPES:
         raise InterviewError(
             ErrorCode.INVALID_FIELD, f"response_type must be one of {', '.join(RESPONSE_TYPES)}", field="response_type"
@@ -261,7 +266,7 @@ def _frames_for_answer(session: AIInterviewSession, client_id: str) -> list[even
 
 def answer_submit(
     *,
-    session_id: object,
+    session_id: Id,
     client_id: object,
     question_id: object,
     text: object,
@@ -317,11 +322,13 @@ def answer_submit(
 # --- background work: questions ----------------------------------------------------------------
 
 
-def generation_context(*, session_id: object) -> InterviewContext | None:
+def generation_context(*, session_id: Id) -> InterviewContext | None:
     """What the provider needs to write this session's questions; None when nothing is to do."""
-    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").filter(
-        pk=session_id
-    ).first()
+    session = (
+        AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate")
+        .filter(pk=session_id)
+        .first()
+    )
     if session is None or session.questions_ready or session.status in ("completed", "expired"):
         return None
     inv = session.invitation
@@ -337,7 +344,7 @@ def generation_context(*, session_id: object) -> InterviewContext | None:
     )
 
 
-def questions_store(*, session_id: object, questions: Sequence[GeneratedQuestion], provenance: dict[str, Any]) -> bool:
+def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], provenance: dict[str, Any]) -> bool:
     """Persist generated questions once; a second call for the same session changes nothing."""
     now = timezone.now()
     with transaction.atomic():
@@ -371,7 +378,7 @@ def questions_store(*, session_id: object, questions: Sequence[GeneratedQuestion
         return True
 
 
-def generation_failed(*, session_id: object, error: str) -> None:
+def generation_failed(*, session_id: Id, error: str) -> None:
     AIInterviewSession.objects.filter(pk=session_id).update(generation_error=error[:200])
 
 
@@ -391,7 +398,7 @@ class EvaluationJob:
     attempts: int
 
 
-def evaluation_claim(*, response_id: object) -> EvaluationJob | None:
+def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
     """Take the lease on a pending evaluation; None if done or leased by a live worker."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
@@ -416,7 +423,7 @@ def evaluation_claim(*, response_id: object) -> EvaluationJob | None:
     )
 
 
-def evaluation_release(*, response_id: object) -> None:
+def evaluation_release(*, response_id: Id) -> None:
     """Give the lease back after a failed attempt so the next sweep retries soon."""
     AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING).update(
         claimed_at=None
@@ -430,7 +437,7 @@ def _covered_json(evaluation: Evaluation) -> list[dict[str, Any]]:
     ]
 
 
-def evaluation_store(*, response_id: object, evaluation: Evaluation | None, error_kind: str = "") -> bool:
+def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_kind: str = "") -> bool:
     """Store an evaluation (or a final failure when `evaluation` is None) exactly once, then push
     feedback / the next question / the result as the state machine decides."""
     now = timezone.now()
@@ -514,8 +521,7 @@ def _complete(session: AIInterviewSession) -> AIInterviewResult:
         {
             "result": events.result_payload(result),
             "answers": [
-                {"question_id": str(r.question_id), "order": r.question.order, **_answer_summary(r)}
-                for r in responses
+                {"question_id": str(r.question_id), "order": r.question.order, **_answer_summary(r)} for r in responses
             ],
         },
     )
@@ -533,7 +539,7 @@ def _answer_summary(r: AIInterviewResponse) -> dict[str, Any]:
     }
 
 
-def session_request_complete(*, session_id: object) -> AIInterviewSession:
+def session_request_complete(*, session_id: Id) -> AIInterviewSession:
     """REST `complete`: refuses while questions are unanswered; the result follows evaluation."""
     with transaction.atomic():
         session = _locked(session_id)
@@ -545,7 +551,7 @@ def session_request_complete(*, session_id: object) -> AIInterviewSession:
 
 
 def result_review(
-    *, session_id: object, reviewer: Any, human_score: float | None, notes: str, final_decision: str
+    *, session_id: Id, reviewer: Any, human_score: float | None, notes: str, final_decision: str
 ) -> AIInterviewResult:
     result = AIInterviewResult.objects.filter(session_id=_uuid(session_id, "session_id")).first()
     if result is None:

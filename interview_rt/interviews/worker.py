@@ -64,7 +64,7 @@ class AIWorker:
             question=job.question,
             response=job.answer,
             question_type="behavioral" if job.question_type == "behavioral" else "technical",
-            difficulty=job.difficulty,  # type: ignore[arg-type]
+            difficulty=job.difficulty,
             reference_answer=job.reference_answer,
             key_points=job.key_points,
             competency=job.competency,

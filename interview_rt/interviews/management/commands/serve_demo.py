@@ -63,5 +63,14 @@ class Command(BaseCommand):
             return
         os.execvp(
             sys.executable,
-            [sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]), "interview_rt.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                options["host"],
+                "-p",
+                str(options["port"]),
+                "interview_rt.asgi:application",
+            ],
         )

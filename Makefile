@@ -1,0 +1,38 @@
+# Two commands a newcomer needs: `make run` and `make test`. Both build .venv on first use.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+PORT   ?= 8000
+
+.PHONY: run test lint bench-grading install install-dev
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	# torch first and pinned: 2.13.0 is the CPU build; unpinned pip pulls a multi-GB CUDA build.
+	$(PIP) install -q --disable-pip-version-check torch==2.13.0
+	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
+	$(PIP) install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+## Install, migrate, create demo data, print a candidate link and an admin login, serve on :$(PORT).
+run: $(VENV)/.runtime
+	$(PY) manage.py serve_demo --port $(PORT)
+
+## Install everything, then lint, type-check and run the whole test suite.
+test: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+	$(VENV)/bin/pytest
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+
+bench-grading: $(VENV)/.dev
+	$(PY) bench/grading.py

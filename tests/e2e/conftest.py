@@ -1,0 +1,110 @@
+"""Real processes on loopback: a migrated SQLite file, `create_interview`, and daphne."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on {port}")
+
+
+class Server:
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.env = env
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def manage(self, *args: str) -> str:
+        out = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=120
+        )
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    def create_interview(self, **options: Any) -> dict[str, Any]:
+        args = ["create_interview", "--json", "--candidate-name", "Grace", "--candidate-email", "g@example.com"]
+        args += ["--job-title", options.pop("job_title", "Backend Engineer"), "--skills", "python,django,sql"]
+        for key, value in options.items():
+            args += [f"--{key.replace('_', '-')}", str(value)]
+        return json.loads(self.manage(*args))
+
+    def start(self) -> None:
+        log = open(Path(self.env["E2E_DIR"]) / "daphne.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "interview_rt.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    servers: list[Server] = []
+
+    def make(**extra_env: str) -> Server:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "interview_rt.settings.local",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+            "E2E_DIR": str(tmp_path),
+            "DEBUG": "0",
+            "LOG_LEVEL": "WARNING",
+            **extra_env,
+        }
+        env.pop("REDIS_URL", None) if "REDIS_URL" not in extra_env else None
+        server = Server(env, free_port())
+        server.manage("migrate", "--verbosity", "0")
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
