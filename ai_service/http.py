@@ -516,15 +516,16 @@ class ModelHTTPClient:
                 if 200 <= status <= 299:
                     return raw, attempt + 1
                 excerpt = self._excerpt(raw.content)
+                said = f": {excerpt}" if excerpt else ""
                 if not is_retryable_status(status):
                     raise RequestRejected(
-                        f"{self.name}: POST {path} was rejected with HTTP {status}: {excerpt}",
+                        f"{self.name}: POST {path} was rejected with HTTP {status}{said}",
                         status_code=status,
                         body_excerpt=excerpt,
                         kind="auth" if status in (401, 403) else "rejected",
                     )
                 last = UpstreamUnavailable(
-                    f"{self.name}: POST {path} answered HTTP {status}: {excerpt}",
+                    f"{self.name}: POST {path} answered HTTP {status}{said}",
                     status_code=status,
                     body_excerpt=excerpt,
                     kind="rate_limited" if status == 429 else "unavailable",

@@ -221,7 +221,7 @@ async def test_second_socket_supersedes_first(amake_invitation: Any) -> None:
 
 async def test_late_answer_is_stored_and_marked(amake_invitation: Any, settings: Any) -> None:
     settings.INTERVIEW_LATE_GRACE_SECONDS = 0
-    invitation, token = await amake_invitation(question_count=1, time_limit_seconds=10)
+    _, token = await amake_invitation(question_count=1, time_limit_seconds=10)
     c = Candidate(token)
     question = await first_question(c, await c.connect())
     # Move the clock of the question back instead of sleeping past its limit.
