@@ -96,7 +96,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 60},
+            "CONFIG": {
+                "hosts": [REDIS_URL],
+                "capacity": 1500,
+                "expiry": 60,
+                "prefix": os.environ.get("CHANNELS_REDIS_PREFIX", "asgi"),
+            },
         }
     }
 else:
@@ -148,6 +153,29 @@ PROVIDER_BACKENDS = {
 }
 
 
+# Optional transport tuning of the external model, passed to the provider's OPTIONS when set.
+AI_MODEL_TUNING_ENV = {
+    "AI_MODEL_MAX_CONCURRENCY": ("max_concurrency", int),
+    "AI_MODEL_CONNECT_TIMEOUT": ("connect_timeout", float),
+    "AI_MODEL_READ_TIMEOUT": ("read_timeout", float),
+    "AI_MODEL_TOTAL_TIMEOUT": ("total_timeout", float),
+    "AI_MODEL_MAX_RETRIES": ("max_retries", int),
+    "AI_MODEL_MAX_FOLLOW_UPS": ("max_follow_ups", int),
+}
+
+
+def ai_model_tuning() -> dict[str, Any]:
+    tuning: dict[str, Any] = {}
+    for env_name, (option, cast) in AI_MODEL_TUNING_ENV.items():
+        raw = os.environ.get(env_name)
+        if raw:
+            try:
+                tuning[option] = cast(raw)
+            except ValueError:
+                tuning[option] = raw  # left as text so `manage.py check` names the bad value
+    return tuning
+
+
 def build_ai_providers(kind: str) -> dict[str, dict[str, Any]]:
     """AI_PROVIDERS from the seed's env vars: `default` is the chosen kind, embedded its fallback."""
     embedded = {"BACKEND": PROVIDER_BACKENDS["embedded"], "OPTIONS": {}}
@@ -161,6 +189,7 @@ def build_ai_providers(kind: str) -> dict[str, dict[str, Any]]:
                 "api_key": AI_MODEL_API_KEY,
                 "model_name": AI_MODEL_NAME,
                 "model_version": AI_MODEL_VERSION,
+                **ai_model_tuning(),
             },
             "FALLBACK": "embedded",
         },

@@ -21,7 +21,9 @@ ANSWER = (
 )
 
 
-async def run_interview(server: Server, token: str, *, drop_after_first_ack: bool = False) -> dict[str, Any]:
+async def run_interview(
+    server: Server, token: str, *, drop_after_first_ack: bool = False, resume_on: Server | None = None
+) -> dict[str, Any]:
     """Answer every question as it comes; optionally drop the socket after the first ack and
     reconnect with `last_seq`. Checks every logged frame arrives once, in seq order."""
     last_seq: int | None = None
@@ -64,6 +66,8 @@ async def run_interview(server: Server, token: str, *, drop_after_first_ack: boo
                     )
                 if frame["type"] == "answer.accepted" and drop_after_first_ack:
                     drop_after_first_ack = False
+                    if resume_on is not None:
+                        url = f"{resume_on.ws}/ws/interview/{token}/"
                     break  # reconnect with last_seq: the feedback must come from the log
 
 

@@ -1,0 +1,60 @@
+"""Production settings refuse to start with default or weak secrets; env selects the AI provider."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_production(**env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "INTERVIEW_LINK_SECRET"}}
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('started')"],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "interview_rt.settings.production", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_default_secret() -> None:
+    out = load_production()
+    assert out.returncode != 0
+    assert "SECRET_KEY must be set" in out.stderr
+
+
+def test_production_refuses_link_secret_equal_to_secret_key() -> None:
+    key = "k" * 40
+    out = load_production(SECRET_KEY=key, INTERVIEW_LINK_SECRET=key)
+    assert out.returncode != 0
+    assert "INTERVIEW_LINK_SECRET" in out.stderr
+
+
+def test_production_starts_with_real_secrets() -> None:
+    out = load_production(SECRET_KEY="s" * 50, INTERVIEW_LINK_SECRET="l" * 50)
+    assert out.returncode == 0, out.stderr
+    assert "started" in out.stdout
+
+
+@pytest.mark.parametrize(
+    ("kind", "backend"),
+    [
+        ("embedded", "ai_service.providers.embedded.EmbeddedProvider"),
+        ("http", "ai_service.providers.http_model.HTTPModelProvider"),
+        ("openai", "ai_service.providers.openai_compat.OpenAICompatProvider"),
+    ],
+)
+def test_ai_provider_env_selects_backend_with_embedded_fallback(kind: str, backend: str) -> None:
+    from interview_rt.settings.base import build_ai_providers
+
+    config = build_ai_providers(kind)
+    assert config["default"]["BACKEND"] == backend
+    if kind != "embedded":
+        assert config["default"]["FALLBACK"] == "embedded"
