@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 PORT   ?= 8000
 
-.PHONY: run test lint bench-grading install install-dev
+.PHONY: run test lint bench-grading install install-dev chromium
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,8 +24,14 @@ install-dev: $(VENV)/.dev
 run: $(VENV)/.runtime
 	$(PY) manage.py serve_demo --port $(PORT)
 
+# Debian's Chromium for the browser test (never a downloaded browser build); needs root.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "chromium is not installed and this is not root: the browser test will be skipped"
+
 ## Install everything, then lint, type-check and run the whole test suite.
-test: $(VENV)/.dev
+test: $(VENV)/.dev chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest

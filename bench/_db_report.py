@@ -1,0 +1,78 @@
+"""Read what the server stored after a load run (helper of bench/load.py); prints one JSON object.
+
+Evaluation provenance (`AIInterviewResponse.fallback_used`, `provider`, `error_kind`,
+`evaluation_latency_ms`) is not sent in frames, so the benchmark reads it here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"count": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    s = sorted(values)
+
+    def pick(q: float) -> float:
+        return round(s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))], 2)
+
+    return {"count": len(s), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": round(s[-1], 2)}
+
+
+def main() -> int:
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from interview_rt.interviews.models import (
+        AIInterviewQuestion,
+        AIInterviewResponse,
+        AIInterviewResult,
+        AIInterviewSession,
+        SessionFrame,
+    )
+
+    responses = list(
+        AIInterviewResponse.objects.values(
+            "evaluation_status", "fallback_used", "provider", "model_name", "error_kind", "attempts",
+            "evaluation_latency_ms", "is_late",
+        )
+    )
+    questions = list(AIInterviewQuestion.objects.values_list("provenance", flat=True))
+    report = {
+        "sessions": AIInterviewSession.objects.count(),
+        "sessions_by_status": dict(Counter(AIInterviewSession.objects.values_list("status", flat=True))),
+        "sessions_with_generation_error": AIInterviewSession.objects.exclude(generation_error="").count(),
+        "results": AIInterviewResult.objects.count(),
+        "frames_logged": SessionFrame.objects.count(),
+        "responses": len(responses),
+        "responses_by_status": dict(Counter(r["evaluation_status"] for r in responses)),
+        "fallback_used": sum(1 for r in responses if r["fallback_used"]),
+        "late": sum(1 for r in responses if r["is_late"]),
+        "by_provider": dict(Counter(f"{r['provider']}/{r['model_name']}" for r in responses)),
+        "error_kinds": dict(Counter(r["error_kind"] for r in responses if r["error_kind"])),
+        "attempts": dict(Counter(str(r["attempts"]) for r in responses)),
+        # As the provider measured it: includes the wait for its concurrency slot.
+        "evaluation_latency_ms": percentiles(
+            [float(r["evaluation_latency_ms"]) for r in responses if r["evaluation_latency_ms"] is not None]
+        ),
+        "questions": len(questions),
+        "question_providers": dict(Counter(str((p or {}).get("provider", "")) for p in questions)),
+        # worker.generate() stores provider/alias/latency only; fallback_used is counted when present.
+        "question_fallback_used": sum(1 for p in questions if (p or {}).get("fallback_used")),
+        "question_generation_latency_ms": percentiles(
+            [float(p["latency_ms"]) for p in questions if isinstance(p, dict) and p.get("latency_ms") is not None]
+        ),
+    }
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
