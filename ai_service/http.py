@@ -450,7 +450,8 @@ class ModelHTTPClient:
         return redact(text, self.settings.api_key)
 
     def _excerpt(self, content: bytes) -> str:
-        return self._redact(content[:300].decode("utf-8", "replace")).strip()
+        # Redact before cutting, so that a key straddling the cut cannot leak a prefix.
+        return self._redact(content[:8192].decode("utf-8", "replace"))[:300].strip()
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> HTTPResult:
         """POST `body` as JSON to `{endpoint}/{path}`; the decoded JSON of the 2xx answer.
@@ -506,7 +507,9 @@ class ModelHTTPClient:
                 raw = await self._send(url, payload)
             except httpx.TimeoutException as exc:
                 last = ProviderTimeout(f"{self.name}: POST {path} timed out ({type(exc).__name__})")
-            except httpx.TransportError as exc:
+            except httpx.DecodingError:
+                raise ProviderBadOutput(f"{self.name}: POST {path} returned a body that cannot be decoded") from None
+            except httpx.RequestError as exc:  # connect/read/write errors, protocol errors
                 last = ProviderUnavailable(
                     f"{self.name}: POST {path} failed: {type(exc).__name__}: {self._redact(str(exc))}",
                     kind="connection",

@@ -177,7 +177,7 @@ def question_messages(context: InterviewContext) -> list[Message]:
         f"Write exactly {context.question_count} distinct interview questions for the job described in "
         f"the input: {mix['technical']} technical and {mix['behavioral']} behavioral, at "
         f"{context.difficulty} difficulty, that test the listed skills and the job description. "
-        "Answer with a JSON object {\"questions\": [...]}.\n\n" + _schema_text(TASK_QUESTIONS) + "\n\n"
+        'Answer with a JSON object {"questions": [...]}.\n\n' + _schema_text(TASK_QUESTIONS) + "\n\n"
     )
     return [
         {"role": "system", "content": QUESTIONS_SYSTEM},

@@ -356,7 +356,11 @@ class ReferenceServer:
                 if request is None:
                     break
                 started = time.perf_counter()
-                response = await self.dispatch(request)
+                try:
+                    response = await self.dispatch(request)
+                except Exception as exc:  # a bug here must not kill the connection silently
+                    print(f"error handling {request.method} {request.path}: {exc!r}", file=sys.stderr, flush=True)
+                    response = error_response(500, "internal error in the reference server", "internal")
                 if response is HANG:
                     await _wait_for_eof(reader)
                     break
@@ -407,6 +411,8 @@ class ReferenceServer:
                 return self._control(request.json())
             except BadRequest as exc:
                 return error_response(exc.status, str(exc))
+            except (TypeError, ValueError) as exc:
+                return error_response(400, f"invalid control value: {exc}")
         return error_response(404, f"no route for {request.method} {path}", "not_found")
 
     def _control(self, body: Any) -> Response:

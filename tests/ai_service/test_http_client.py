@@ -194,7 +194,11 @@ async def test_retry_honours_retry_after_date_and_caps_it() -> None:
         (lambda r: (_ for _ in ()).throw(httpx.ReadTimeout("slow", request=r)), ProviderTimeout, "timeout"),
         (lambda r: (_ for _ in ()).throw(httpx.ConnectTimeout("slow", request=r)), ProviderTimeout, "timeout"),
         (lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused", request=r)), ProviderUnavailable, "connection"),
-        (lambda r: (_ for _ in ()).throw(httpx.RemoteProtocolError("eof", request=r)), ProviderUnavailable, "connection"),
+        (
+            lambda r: (_ for _ in ()).throw(httpx.RemoteProtocolError("eof", request=r)),
+            ProviderUnavailable,
+            "connection",
+        ),
     ],
 )
 async def test_retryable_failures_are_retried_then_mapped(
@@ -255,6 +259,15 @@ async def test_bad_bodies_are_bad_output_and_not_retried(response: httpx.Respons
     with pytest.raises(ProviderBadOutput):
         await client.post_json("p", {})
     assert calls == 1
+    await client.aclose()
+
+
+async def test_undecodable_content_encoding_is_bad_output() -> None:
+    client, _ = make_client(
+        lambda r: httpx.Response(200, content=b"not gzip at all", headers={"Content-Encoding": "gzip"})
+    )
+    with pytest.raises(ProviderBadOutput, match="cannot be decoded"):
+        await client.post_json("p", {})
     await client.aclose()
 
 

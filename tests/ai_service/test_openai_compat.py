@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -40,7 +41,9 @@ def completion(content: str | None, **extra: Any) -> dict[str, Any]:
         "id": "x",
         "object": "chat.completion",
         "model": "served-model-2",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content, **extra}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": content, **extra}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
 
@@ -68,6 +71,7 @@ def test_message_content_and_decode() -> None:
     parts["choices"][0]["message"]["content"] = [{"type": "text", "text": '{"a": '}, {"type": "text", "text": "1}"}]
     assert decode_reply(message_content(parts)[0]) == {"a": 1}
     assert decode_reply('Sure!\n```json\n{"a": 1}\n```') == {"a": 1}
+    bad: Any
     for bad in ({}, {"choices": []}, {"choices": [{"message": "x"}]}, [1]):
         with pytest.raises(ProviderBadOutput):
             message_content(bad)
@@ -301,10 +305,10 @@ async def test_circuit_breaker_opens_fails_fast_and_recovers(ref_server: Referen
     with pytest.raises(ProviderError) as info:
         await provider.evaluate(STRONG)
     assert info.value.kind == "circuit_open"
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.2  # no network round trip, no timeout
     assert ref_server.stats()["requests"] == 2  # the open circuit sent nothing
     ref_server.control(fault="none")
-    time.sleep(0.55)
+    await asyncio.sleep(0.55)
     assert (await provider.evaluate(STRONG)).score is not None  # the half-open probe closes it
     assert provider.http.breaker.state == "closed"
     await provider.aclose()
