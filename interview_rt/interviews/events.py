@@ -43,6 +43,7 @@ def question_payload(q: AIInterviewQuestion) -> dict[str, Any]:
         "competency": q.competency,
         "difficulty": q.difficulty,
         "time_limit_seconds": q.time_limit_seconds,
+        "follow_up_of": str(q.follow_up_of_id) if q.follow_up_of_id else None,
         "asked_at": q.asked_at.isoformat() if q.asked_at else None,
         "deadline_ms": int(deadline) if deadline else None,
     }

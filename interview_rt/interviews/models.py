@@ -101,6 +101,7 @@ class AIInterviewSession(models.Model):
     status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.CREATED)
     question_count = models.PositiveSmallIntegerField()
     questions_ready = models.BooleanField(default=False)
+    # Planned questions plus follow-ups inserted so far.
     # Index (0-based) of the question being asked; equals question_count once all are answered.
     current_index = models.PositiveSmallIntegerField(default=0)
     answered_count = models.PositiveSmallIntegerField(default=0)
@@ -124,6 +125,10 @@ class AIInterviewQuestion(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveSmallIntegerField()
+    # Set on a follow-up question: the planned question whose incomplete answer prompted it.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups"
+    )
     text = models.TextField()
     question_type = models.CharField(max_length=20)
     competency = models.CharField(max_length=100, blank=True)

@@ -95,6 +95,8 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
                 "order": r.question.order,
                 "question": r.question.text,
                 "competency": r.question.competency,
+                "follow_up_of": str(r.question.follow_up_of_id) if r.question.follow_up_of_id else None,
+                "question_provenance": r.question.provenance,
                 "response_id": str(r.id),
                 "client_id": r.client_id,
                 "response_text": r.response_text,

@@ -139,6 +139,7 @@ def _store(session: AIInterviewSession, new: state.SessionState, now: datetime) 
     if new.status == state.Status.COMPLETED and session.completed_at is None:
         session.completed_at = now
     session.status = new.status.value
+    session.question_count = new.question_count
     session.questions_ready = new.questions_ready
     session.current_index = new.current_index
     session.answered_count = new.answered
@@ -147,6 +148,7 @@ def _store(session: AIInterviewSession, new: state.SessionState, now: datetime) 
     session.save(
         update_fields=[
             "status",
+            "question_count",
             "questions_ready",
             "current_index",
             "answered_count",
@@ -477,15 +479,57 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
             response.error_kind = error_kind or "failed"
         response.evaluated_at = now
         response.save()
-        new, decision = state.evaluation_recorded(_state(session))
+        current = _state(session)
+        follow_up = _follow_up_text(response, evaluation, current)
+        new, decision = state.evaluation_recorded(current, follow_up=bool(follow_up))
         _store(session, new, now)
+        if decision.insert_follow_up_at is not None:
+            _insert_follow_up(session, response, follow_up, decision.insert_follow_up_at)
         if session.invitation.feedback_mode == "immediate":
-            events.append(session, "answer.feedback", events.feedback_payload(response))
+            events.append(
+                session, "answer.feedback", {**events.feedback_payload(response), "follow_up_next": bool(follow_up)}
+            )
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now)
         if decision.complete:
             _complete(session)
         return True
+
+
+def _follow_up_text(response: AIInterviewResponse, evaluation: Evaluation | None, current: state.SessionState) -> str:
+    """The provider's follow-up question if the interview may still take one for this question."""
+    text = (evaluation.follow_up if evaluation else "").strip()
+    limit = settings.INTERVIEW_MAX_FOLLOW_UPS
+    if not text or limit <= 0 or not state.follow_up_allowed(current):
+        return ""
+    root_id = response.question.follow_up_of_id or response.question.id
+    if AIInterviewQuestion.objects.filter(follow_up_of_id=root_id).count() >= limit:
+        return ""
+    return text[:2000]
+
+
+def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse, text: str, at: int) -> None:
+    """Insert the follow-up at index `at`, shifting later questions (two steps keep
+    (session, order) unique at every row update, on PostgreSQL too)."""
+    parent = response.question
+    root = parent.follow_up_of or parent
+    later = AIInterviewQuestion.objects.filter(session=session, order__gte=at)
+    later.update(order=F("order") + 1000)
+    AIInterviewQuestion.objects.filter(session=session, order__gte=at + 1000).update(order=F("order") - 999)
+    AIInterviewQuestion.objects.create(
+        session=session,
+        order=at,
+        text=text,
+        question_type=parent.question_type,
+        competency=parent.competency,
+        difficulty=parent.difficulty,
+        reference_answer=root.reference_answer,
+        # The follow-up probes what the answer missed.
+        key_points=list(response.missed_key_points) or list(root.key_points),
+        provenance={"follow_up_of": str(root.id), "provider": response.provider, "model_name": response.model_name},
+        time_limit_seconds=parent.time_limit_seconds,
+        follow_up_of=root,
+    )
 
 
 def _complete(session: AIInterviewSession) -> AIInterviewResult:

@@ -72,6 +72,7 @@ class Decision:
 
     ask_index: int | None = None  # push `question.asked` for this question
     complete: bool = False  # compute the result and push `interview.completed`
+    insert_follow_up_at: int | None = None  # store the follow-up question at this index first
     late: bool = False  # the answer came after its time limit
 
 
@@ -140,11 +141,30 @@ def answer(
     return new, Decision(ask_index=ask, late=late)
 
 
-def evaluation_recorded(state: SessionState) -> tuple[SessionState, Decision]:
-    """An answer's evaluation is stored: ask the next question or complete the interview."""
+def follow_up_allowed(state: SessionState) -> bool:
+    """A follow-up goes right after the answer it probes, so only while nothing else was asked:
+    feedback mode "immediate" and this evaluation is the only one outstanding."""
+    return (
+        state.feedback_mode == "immediate"
+        and state.status in (Status.IN_PROGRESS, Status.ABANDONED)
+        and state.evaluated + 1 == state.answered
+        and state.question_count < MAX_QUESTIONS
+    )
+
+
+MAX_QUESTIONS = 50
+
+
+def evaluation_recorded(state: SessionState, *, follow_up: bool = False) -> tuple[SessionState, Decision]:
+    """An answer's evaluation is stored: ask the next question (or the follow-up the evaluation
+    proposed, inserted next) or complete the interview."""
     if state.evaluated >= state.answered:
         raise TransitionError("no_pending_evaluation", "There is no answer awaiting evaluation.")
-    new = dataclasses.replace(state, evaluated=state.evaluated + 1)
+    if follow_up and not follow_up_allowed(state):
+        raise TransitionError("follow_up_not_allowed", "A follow-up cannot be inserted now.")
+    new = dataclasses.replace(
+        state, evaluated=state.evaluated + 1, question_count=state.question_count + (1 if follow_up else 0)
+    )
     if new.evaluated == new.question_count:
         if new.status == Status.EXPIRED:
             return new, Decision()
@@ -152,7 +172,7 @@ def evaluation_recorded(state: SessionState) -> tuple[SessionState, Decision]:
     ask = None
     if new.feedback_mode == "immediate" and new.evaluated == new.answered:
         new, ask = _ask_if_due(new)
-    return new, Decision(ask_index=ask)
+    return new, Decision(ask_index=ask, insert_follow_up_at=new.current_index if follow_up else None)
 
 
 def leave(state: SessionState) -> SessionState:

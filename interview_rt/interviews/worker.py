@@ -20,6 +20,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from ai_service import ProviderError
+from ai_service.registry import question_provenance
 from ai_service.types import EvaluationRequest
 
 from . import ai, selectors, services
@@ -47,11 +48,18 @@ class AIWorker:
             log.warning("question generation failed for %s: %s", session_id, exc.kind)
             await database_sync_to_async(services.generation_failed)(session_id=session_id, error=exc.kind)
             return
-        provenance = {
-            "provider": getattr(provider, "name", provider.__class__.__name__),
-            "alias": provider.alias,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-        }
+        latency = round((time.perf_counter() - started) * 1000, 2)
+        stated = question_provenance(questions)
+        provenance: dict[str, object] = {"provider": provider.name, "alias": provider.alias, "latency_ms": latency}
+        if stated is not None:
+            provenance.update(
+                provider=stated.provider,
+                model_name=stated.model_name,
+                model_version=stated.model_version,
+                rubric_version=stated.rubric_version,
+                fallback_used=stated.fallback_used,
+                error_kind=stated.error_kind,
+            )
         await database_sync_to_async(services.questions_store)(
             session_id=session_id, questions=questions, provenance=provenance
         )

@@ -138,6 +138,8 @@ INTERVIEW_LINK_DEFAULT_DAYS = int(os.environ.get("INTERVIEW_LINK_DEFAULT_DAYS", 
 # Seconds past a question's time limit before an answer counts as late (network, typing lag).
 INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS", "5"))
 INTERVIEW_MAX_FRAME_BYTES = 64 * 1024
+# Follow-up questions the interview asks per planned question when a provider proposes one.
+INTERVIEW_MAX_FOLLOW_UPS = int(os.environ.get("AI_MODEL_MAX_FOLLOW_UPS", "1") or 1)
 
 # --- AI providers ------------------------------------------------------------------------------
 AI_PROVIDER = os.environ.get("AI_PROVIDER", "embedded")

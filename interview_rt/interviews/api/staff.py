@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -10,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
+from .. import links, selectors, services
 from ..errors import ErrorCode, InterviewError
 from ..models import AIInterviewSession, Recommendation
 
@@ -39,6 +40,43 @@ class ReviewSerializer(serializers.Serializer):
     human_score = serializers.FloatField(min_value=0, max_value=10, required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
     final_decision = serializers.ChoiceField(choices=Recommendation.choices)
+
+
+class InvitationSerializer(serializers.Serializer):
+    candidate_name = serializers.CharField(max_length=200)
+    candidate_email = serializers.EmailField()
+    job_title = serializers.CharField(max_length=200)
+    job_description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
+    skills = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
+    interview_type = serializers.ChoiceField(choices=["technical", "behavioral", "mixed"], default="technical")
+    difficulty = serializers.ChoiceField(choices=["easy", "medium", "hard"], default="medium")
+    question_count = serializers.IntegerField(min_value=1, max_value=20, default=5)
+    time_limit_seconds = serializers.IntegerField(min_value=10, max_value=7200, default=300)
+    feedback_mode = serializers.ChoiceField(choices=["immediate", "end"], default="immediate")
+    expires_in_days = serializers.FloatField(min_value=0.001, max_value=365, required=False)
+
+
+class InvitationCreateView(APIView):
+    """POST /api/ai-interview/invitations/: what `manage.py create_interview` does, over HTTP."""
+
+    @extend_schema(request=InvitationSerializer, responses=dict)
+    def post(self, request: Request) -> Response:
+        body = InvitationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        days = data.pop("expires_in_days", None)
+        invitation = services.invitation_create(**data, expires_in=timedelta(days=days) if days else None)
+        token = links.make_token(invitation)
+        return Response(
+            {
+                "invitation_id": str(invitation.id),
+                "token": token,
+                "url": links.link_url(token),
+                "websocket_path": f"/ws/interview/{token}/",
+                "expires_at": invitation.expires_at.isoformat(),
+            },
+            status=201,
+        )
 
 
 class SessionListView(APIView):
