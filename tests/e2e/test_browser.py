@@ -24,7 +24,9 @@ ANSWER = (
 )
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian chromium is not installed (make test installs it as root)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None, reason="Debian chromium is not installed (make test installs it as root)"
+)
 def test_candidate_completes_interview_in_browser(server_factory: Any, tmp_path: Any) -> None:
     from playwright.sync_api import expect, sync_playwright
 

@@ -4,8 +4,8 @@ each answer's provenance records the fallback."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,7 +97,7 @@ async def test_provider_interviews_and_every_fault_falls_back(
                 assert answer["question_provenance"]["fallback_used"] is (fault != "out-of-range"), fault
         reference.control(fault="none")
     # The key never reaches logs or stored records.
-    log = open(os.path.join(server.env["E2E_DIR"], "daphne.log"), encoding="utf-8", errors="replace").read()
+    log = Path(server.env["E2E_DIR"], "daphne.log").read_text(encoding="utf-8", errors="replace")
     assert API_KEY not in log
     assert API_KEY not in str(healthy) and API_KEY not in str(faulty)
 
