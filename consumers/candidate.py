@@ -7,6 +7,7 @@ socket and the log never disagree; a gap in what arrives over the group is fille
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -164,8 +165,6 @@ def _ref(text: str) -> dict[str, Any]:
     if len(text) > 65536:
         return {}
     try:
-        import json
-
         data = json.loads(text)
     except ValueError:
         return {}
