@@ -32,31 +32,35 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         ensure_inprocess_worker()
+        # Accept first: the handshake must not wait on the database (daphne drops handshakes
+        # that take longer than its connect timeout), and browsers only see 44xx close codes
+        # on an accepted socket.
+        await self.accept()
         token = self.scope["url_route"]["kwargs"]["token"]
         try:
-            session = await database_sync_to_async(services.session_open)(token=token)
+            connection = await database_sync_to_async(services.session_connect)(
+                token=token, last_seq=_query_int(self.scope, "last_seq")
+            )
         except LinkError as exc:
-            # Accept-then-close so browsers see the close code (a refused handshake shows only 1006).
-            await self.accept()
             await self.send_json(error_frame(exc.code, exc.message))
             await self.close(code=exc.close_code)
             return
-        self.session_id = str(session.id)
+        self.session_id = connection.session_id
         self.group = events.session_group(self.session_id)
+        # Frames committed from here on reach this socket by the group; anything older is in
+        # the snapshot or the replay, and _deliver skips what this socket already sent.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
         # A newer socket for the same session takes over; the older one is closed.
         await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
-        try:
-            await database_sync_to_async(services.session_start)(session_id=self.session_id)
-        except InterviewError as exc:
-            await self.send_json(error_frame(exc.code, exc.message))
-        snapshot = await database_sync_to_async(selectors.session_snapshot)(session_id=self.session_id)
-        await self.send_json(snapshot)
-        self.last_sent = snapshot["seq"]
-        last_seq = _query_int(self.scope, "last_seq")
-        if last_seq is not None:
-            await self._replay_from(last_seq)
+        if connection.start_error is not None:
+            await self.send_json(error_frame(connection.start_error.code, connection.start_error.message))
+        await self.send_json(connection.snapshot)
+        self.last_sent = connection.snapshot["seq"]
+        for frame in connection.missed:
+            await self.send_json(frame)
+            self.last_sent = max(self.last_sent, frame["seq"])
+        # A frame committed between the snapshot and group_add would be missed: catch up once.
+        await self._replay_from(self.last_sent)
 
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
@@ -111,7 +115,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self._replay_from(frame["last_seq"])
 
     async def on_session_sync(self, frame: dict[str, Any]) -> None:
-        snapshot = await database_sync_to_async(selectors.session_snapshot)(session_id=self.session_id)
+        snapshot = await database_sync_to_async(services.session_sync)(session_id=self.session_id)
         await self.send_json(snapshot)
         await self._replay_from(min(self.last_sent, snapshot["seq"]), only_new=True)
 

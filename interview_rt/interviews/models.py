@@ -109,6 +109,8 @@ class AIInterviewSession(models.Model):
     # Highest seq in the frame log, bumped under the row lock when a frame is appended.
     last_seq = models.PositiveIntegerField(default=0)
     generation_error = models.CharField(max_length=200, blank=True)
+    # Lease on question generation, like AIInterviewResponse.claimed_at for evaluations.
+    generation_claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -126,9 +128,7 @@ class AIInterviewQuestion(models.Model):
     session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveSmallIntegerField()
     # Set on a follow-up question: the planned question whose incomplete answer prompted it.
-    follow_up_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups"
-    )
+    follow_up_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups")
     text = models.TextField()
     question_type = models.CharField(max_length=20)
     competency = models.CharField(max_length=100, blank=True)

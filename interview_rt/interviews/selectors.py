@@ -34,7 +34,8 @@ def current_question(session: AIInterviewSession) -> AIInterviewQuestion | None:
 
 
 def session_snapshot(*, session_id: Id) -> dict[str, Any]:
-    """The whole state a client needs, current as of `seq` (frames after it follow as pushes)."""
+    """The whole state a client needs, current as of `seq` (frames after it follow as pushes).
+    Exact only under the session row lock (services.session_connect / session_sync take it)."""
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
     st = _state(session)
     question = current_question(session)
@@ -69,12 +70,19 @@ def frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list
     return [row.payload for row in rows]
 
 
-def pending_work() -> tuple[list[str], list[str]]:
-    """Sessions whose questions are not generated and evaluations not done and not leased:
-    what the background service must (re)do after a crash or a lost nudge."""
-    stale = timezone.now() - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
-    sessions = AIInterviewSession.objects.filter(questions_ready=False).exclude(status__in=("completed", "expired"))
-    responses = AIInterviewResponse.objects.filter(evaluation_status="pending").filter(
+def pending_work(*, older_than: float = 0.0) -> tuple[list[str], list[str]]:
+    """Sessions without questions and answers without a grade that no live worker holds: what the
+    background service must (re)do after a crash or a lost nudge. `older_than` (seconds) leaves
+    alone work so new that its nudge is surely still on the way."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
+    settled = now - timedelta(seconds=older_than)
+    sessions = (
+        AIInterviewSession.objects.filter(questions_ready=False, created_at__lte=settled)
+        .exclude(status__in=("completed", "expired"))
+        .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
+    )
+    responses = AIInterviewResponse.objects.filter(evaluation_status="pending", received_at__lte=settled).filter(
         Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
     )
     return (

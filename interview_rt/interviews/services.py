@@ -215,9 +215,43 @@ def session_start(*, session_id: Id) -> AIInterviewSession:
         _store(session, new, now)
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now)
-        if not session.questions_ready:
-            events.enqueue_job("generate", session.pk)  # idempotent: covers a lost nudge
         return session
+
+
+@dataclass(frozen=True)
+class Connection:
+    session_id: str
+    snapshot: dict[str, Any]
+    missed: list[events.Frame]
+    start_error: InterviewError | None = None
+
+
+def session_connect(*, token: str, last_seq: int | None) -> Connection:
+    """Everything a socket does on connect, in one trip to the database thread: open the link,
+    start or resume the session, take the snapshot and the frames after `last_seq`."""
+    from . import selectors  # selectors reads rows through _state, defined here
+
+    session = session_open(token=token)
+    start_error = None
+    try:
+        session_start(session_id=session.pk)
+    except InterviewError as exc:
+        start_error = exc
+    with transaction.atomic():
+        # Under the session lock no frame can be appended, so the snapshot is exactly "as of seq".
+        _locked(session.pk)
+        snapshot = selectors.session_snapshot(session_id=session.pk)
+        missed = selectors.frames_after(session_id=session.pk, seq=last_seq) if last_seq is not None else []
+    return Connection(str(session.pk), snapshot, missed, start_error)
+
+
+def session_sync(*, session_id: Id) -> dict[str, Any]:
+    """A snapshot exactly as of its seq (taken under the session lock)."""
+    from . import selectors
+
+    with transaction.atomic():
+        _locked(session_id)
+        return selectors.session_snapshot(session_id=session_id)
 
 
 def session_leave(*, session_id: Id) -> None:
@@ -324,15 +358,20 @@ def answer_submit(
 # --- background work: questions ----------------------------------------------------------------
 
 
-def generation_context(*, session_id: Id) -> InterviewContext | None:
-    """What the provider needs to write this session's questions; None when nothing is to do."""
-    session = (
-        AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate")
-        .filter(pk=session_id)
-        .first()
+def generation_claim(*, session_id: Id) -> InterviewContext | None:
+    """Take the lease on a session's question generation and return what the provider needs;
+    None when the questions exist, the session is over, or a live worker holds the lease."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
+    claimed = (
+        AIInterviewSession.objects.filter(pk=session_id, questions_ready=False)
+        .exclude(status__in=("completed", "expired"))
+        .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
+        .update(generation_claimed_at=now)
     )
-    if session is None or session.questions_ready or session.status in ("completed", "expired"):
+    if not claimed:
         return None
+    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
     inv = session.invitation
     return InterviewContext(
         candidate_name=inv.candidate.name,
@@ -381,7 +420,8 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
 
 
 def generation_failed(*, session_id: Id, error: str) -> None:
-    AIInterviewSession.objects.filter(pk=session_id).update(generation_error=error[:200])
+    """Record the failure and give the lease back so the next sweep retries."""
+    AIInterviewSession.objects.filter(pk=session_id).update(generation_error=error[:200], generation_claimed_at=None)
 
 
 # --- background work: evaluations --------------------------------------------------------------

@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -26,18 +28,33 @@ from ai_service.types import EvaluationRequest
 from . import ai, selectors, services
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+_db_executor: ThreadPoolExecutor | None = None
+
+
+def worker_db(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
+    """Run the worker's ORM calls on threads of their own, never on the thread that serves the
+    candidate sockets, so an acknowledgement never queues behind evaluation writes."""
+    global _db_executor
+    if _db_executor is None:
+        _db_executor = ThreadPoolExecutor(max_workers=settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db")
+    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_db_executor)
 
 
 class AIWorker:
-    def __init__(self, *, concurrency: int = 64) -> None:
-        self._slots = asyncio.Semaphore(concurrency)
+    def __init__(self, *, concurrency: int | None = None) -> None:
+        self._slots = asyncio.Semaphore(concurrency or settings.AI_WORKER_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
+        # Jobs queued or running here: a sweep or a repeated nudge must not run them twice.
+        self._inflight: set[tuple[str, str]] = set()
         self.processed = 0
 
     # --- jobs ----------------------------------------------------------------------------------
 
     async def generate(self, session_id: str) -> None:
-        context = await database_sync_to_async(services.generation_context)(session_id=session_id)
+        context = await worker_db(services.generation_claim)(session_id=session_id)
         if context is None:
             return
         provider = ai.provider()
@@ -46,7 +63,7 @@ class AIWorker:
             questions = await provider.generate_questions(context)
         except ProviderError as exc:
             log.warning("question generation failed for %s: %s", session_id, exc.kind)
-            await database_sync_to_async(services.generation_failed)(session_id=session_id, error=exc.kind)
+            await worker_db(services.generation_failed)(session_id=session_id, error=exc.kind)
             return
         latency = round((time.perf_counter() - started) * 1000, 2)
         stated = question_provenance(questions)
@@ -60,19 +77,17 @@ class AIWorker:
                 fallback_used=stated.fallback_used,
                 error_kind=stated.error_kind,
             )
-        await database_sync_to_async(services.questions_store)(
-            session_id=session_id, questions=questions, provenance=provenance
-        )
+        await worker_db(services.questions_store)(session_id=session_id, questions=questions, provenance=provenance)
 
     async def evaluate(self, response_id: str) -> None:
-        job = await database_sync_to_async(services.evaluation_claim)(response_id=response_id)
+        job = await worker_db(services.evaluation_claim)(response_id=response_id)
         if job is None:
             return
         request = EvaluationRequest(
             question=job.question,
             response=job.answer,
             question_type="behavioral" if job.question_type == "behavioral" else "technical",
-            difficulty=job.difficulty,
+            difficulty=job.difficulty,  # type: ignore[arg-type]
             reference_answer=job.reference_answer,
             key_points=job.key_points,
             competency=job.competency,
@@ -82,13 +97,13 @@ class AIWorker:
         except ProviderError as exc:
             log.warning("evaluation of %s failed (attempt %s): %s", response_id, job.attempts, exc.kind)
             if job.attempts >= services.MAX_EVALUATION_ATTEMPTS:
-                await database_sync_to_async(services.evaluation_store)(
+                await worker_db(services.evaluation_store)(
                     response_id=response_id, evaluation=None, error_kind=exc.kind
                 )
             else:
-                await database_sync_to_async(services.evaluation_release)(response_id=response_id)
+                await worker_db(services.evaluation_release)(response_id=response_id)
             return
-        await database_sync_to_async(services.evaluation_store)(response_id=response_id, evaluation=evaluation)
+        await worker_db(services.evaluation_store)(response_id=response_id, evaluation=evaluation)
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))
@@ -104,28 +119,40 @@ class AIWorker:
         finally:
             self.processed += 1
 
-    def submit(self, message: dict[str, Any]) -> None:
-        """Run a job concurrently with others, at most `concurrency` at once."""
+    def submit(self, message: dict[str, Any]) -> bool:
+        """Run a job concurrently with others; False if the same job is already queued here."""
+        key = (str(message.get("kind")), str(message.get("id")))
+        if key in self._inflight:
+            return False
+        self._inflight.add(key)
 
         async def run() -> None:
-            async with self._slots:
-                await self.handle(message)
+            try:
+                async with self._slots:
+                    await self.handle(message)
+            finally:
+                self._inflight.discard(key)
 
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return True
 
-    async def sweep(self) -> int:
-        session_ids, response_ids = await database_sync_to_async(selectors.pending_work)()
-        for sid in session_ids:
-            self.submit({"kind": "generate", "id": sid})
-        for rid in response_ids:
-            self.submit({"kind": "evaluate", "id": rid})
-        return len(session_ids) + len(response_ids)
+    async def sweep(self, *, older_than: float = 0.0) -> int:
+        session_ids, response_ids = await worker_db(selectors.pending_work)(older_than=older_than)
+        submitted = [self.submit({"kind": "generate", "id": sid}) for sid in session_ids]
+        submitted += [self.submit({"kind": "evaluate", "id": rid}) for rid in response_ids]
+        return sum(submitted)
 
     async def drain(self) -> None:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def _warm_up(self) -> None:
+        try:
+            await ai.provider().warm_up()
+        except Exception:
+            log.exception("provider warm-up failed; it will load on first use")
 
     # --- loop ----------------------------------------------------------------------------------
 
@@ -133,19 +160,22 @@ class AIWorker:
         """Receive nudges from the channel layer; sweep the database between them."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
-        try:
-            await ai.provider().warm_up()
-        except Exception:
-            log.exception("provider warm-up failed; continuing")
+        # Warm up beside the loop: jobs start at once and wait for the model only if they need it.
+        warm = asyncio.get_running_loop().create_task(self._warm_up())
+        self._tasks.add(warm)
+        warm.add_done_callback(self._tasks.discard)
         interval = settings.AI_WORKER_SWEEP_SECONDS
         next_sweep = 0.0
+        first = True
         while stop is None or not stop.is_set():
             now = time.monotonic()
             if now >= next_sweep:
                 try:
-                    await self.sweep()
+                    # At start everything pending is an orphan; later, leave fresh work to its nudge.
+                    await self.sweep(older_than=0.0 if first else interval)
                 except Exception:
                     log.exception("sweep failed")
+                first = False
                 next_sweep = now + interval
             try:
                 message = await asyncio.wait_for(layer.receive(settings.AI_WORKER_CHANNEL), timeout=interval)

@@ -71,21 +71,28 @@ TEMPLATES = [
 ]
 
 
+SQLITE_OPTIONS = {
+    # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking on a
+    # lock upgrade; WAL lets readers run beside the writer; NORMAL syncs at checkpoints only.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
+
+
 def database_config(url: str | None) -> dict[str, Any]:
-    """DATABASE_URL when set, else a SQLite file tuned for concurrent async access."""
+    """DATABASE_URL when set, else a SQLite file; SQLite is tuned for concurrent async access
+    either way, and its connection (a file handle) is kept open instead of reopened per call."""
+    config: dict[str, Any]
     if url:
-        return dict(dj_database_url.parse(url, conn_max_age=0))
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": BASE_DIR / "db.sqlite3",
-        "OPTIONS": {
-            # IMMEDIATE takes the write lock at BEGIN, so two writers queue instead of deadlocking
-            # on a lock upgrade; WAL lets readers run beside the writer.
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        },
-    }
+        config = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    else:
+        config = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+    if config["ENGINE"].endswith("sqlite3"):
+        config["OPTIONS"] = {**SQLITE_OPTIONS, **(config.get("OPTIONS") or {})}
+        config["CONN_MAX_AGE"] = None
+        config["CONN_HEALTH_CHECKS"] = False
+    return config
 
 
 DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
@@ -208,6 +215,14 @@ AI_WORKER_CHANNEL = "ai-worker"
 # Seconds an evaluation may stay claimed before another worker takes it over (crash recovery).
 AI_JOB_LEASE_SECONDS = int(os.environ.get("AI_JOB_LEASE_SECONDS", "60"))
 AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "5"))
+# Jobs the worker runs at once (each mostly waits on a provider; providers have their own limit).
+AI_WORKER_CONCURRENCY = int(os.environ.get("AI_WORKER_CONCURRENCY", "256"))
+# Threads for the worker's database calls, apart from the one that serves candidate sockets, so
+# an acknowledgement never queues behind a batch of evaluation writes. SQLite has one writer
+# anyway, so one thread there.
+AI_WORKER_DB_THREADS = int(
+    os.environ.get("AI_WORKER_DB_THREADS", "1" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "4")
+)
 
 LOGGING = {
     "version": 1,

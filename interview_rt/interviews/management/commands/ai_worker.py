@@ -14,7 +14,7 @@ class Command(BaseCommand):
     help = "Run the AI worker: generates questions and grades answers; sweeps for pending work."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--concurrency", type=int, default=64)
+        parser.add_argument("--concurrency", type=int, default=None, help="default: AI_WORKER_CONCURRENCY")
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write("AI worker started; Ctrl-C stops it.")
