@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from interview_rt.interviews import events, selectors, services
+from interview_rt.interviews.db import answer_db, candidate_db
 from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
 from interview_rt.interviews.worker import ensure_inprocess_worker
 
@@ -30,6 +30,12 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     session_id: str | None = None
     last_sent: int = 0
 
+    @property
+    def sid(self) -> str:
+        """The session id; frames are only handled once connect() has set it."""
+        assert self.session_id is not None
+        return self.session_id
+
     async def connect(self) -> None:
         ensure_inprocess_worker()
         # Accept first: the handshake must not wait on the database (daphne drops handshakes
@@ -38,7 +44,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self.accept()
         token = self.scope["url_route"]["kwargs"]["token"]
         try:
-            connection = await database_sync_to_async(services.session_connect)(
+            connection = await candidate_db(services.session_connect)(
                 token=token, last_seq=_query_int(self.scope, "last_seq")
             )
         except LinkError as exc:
@@ -68,7 +74,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_discard(self.group, self.channel_name)
         if code != CLOSE_SUPERSEDED:
             try:
-                await database_sync_to_async(services.session_leave)(session_id=self.session_id)
+                await candidate_db(services.session_leave)(session_id=self.session_id)
             except InterviewError:
                 pass
 
@@ -94,8 +100,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_answer_submit(self, frame: dict[str, Any]) -> None:
         submitted = frame.get("submitted_at")
-        receipt = await database_sync_to_async(services.answer_submit)(
-            session_id=self.session_id,
+        receipt = await answer_db(services.answer_submit)(
+            session_id=self.sid,
             client_id=frame["client_id"],
             question_id=frame["question_id"],
             text=frame["text"],
@@ -115,7 +121,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self._replay_from(frame["last_seq"])
 
     async def on_session_sync(self, frame: dict[str, Any]) -> None:
-        snapshot = await database_sync_to_async(services.session_sync)(session_id=self.session_id)
+        snapshot = await candidate_db(services.session_sync)(session_id=self.sid)
         await self.send_json(snapshot)
         await self._replay_from(min(self.last_sent, snapshot["seq"]), only_new=True)
 
@@ -125,7 +131,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     # --- outbound ------------------------------------------------------------------------------
 
     async def _replay_from(self, seq: int, *, only_new: bool = False) -> None:
-        frames = await database_sync_to_async(selectors.frames_after)(session_id=self.session_id, seq=seq)
+        frames = await candidate_db(selectors.frames_after)(session_id=self.sid, seq=seq)
         for frame in frames:
             if only_new and frame["seq"] <= self.last_sent:
                 continue

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 from urllib.parse import urlparse
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "interview_rt.settings.local")
+# The database thread gives up the GIL on every query; with the default 5 ms switch interval it
+# can wait that long to get it back from the busy event loop, per query. 1 ms keeps a
+# ten-query transaction from costing tens of milliseconds under load (measured in bench/load.py).
+sys.setswitchinterval(float(os.environ.get("PY_SWITCH_INTERVAL", "0.001")))
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 

@@ -11,7 +11,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 
-from interview_rt.interviews import ai, links, services, worker
+from interview_rt.interviews import ai, events, links, services, worker
 from interview_rt.interviews.models import InterviewInvitation
 
 
@@ -35,6 +35,10 @@ async def stop_inprocess_worker() -> AsyncIterator[None]:
             pass
     worker._inprocess = None
     worker._inprocess_loop = None
+    sender = events._sender
+    if sender is not None and not sender.done():
+        sender.cancel()
+    events._loop = events._outbox = events._sender = None
     ai.reset()
 
 

@@ -7,6 +7,7 @@ no client ever sees a frame the database could still roll back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -24,10 +25,6 @@ Frame = dict[str, Any]
 
 def session_group(session_id: object) -> str:
     return f"interview.{session_id}"
-
-
-def admin_group() -> str:
-    return "interview-admins"
 
 
 def question_payload(q: AIInterviewQuestion) -> dict[str, Any]:
@@ -89,10 +86,10 @@ def result_payload(result: AIInterviewResult) -> dict[str, Any]:
 
 
 def append(session: AIInterviewSession, frame_type: str, payload: dict[str, Any]) -> Frame:
-    """Log a frame with the next seq and broadcast it after commit. Caller holds the row lock."""
+    """Log a frame with the next seq and broadcast it after commit. The caller holds the session
+    row lock and saves the row (with its new last_seq) before the transaction ends."""
     assert transaction.get_connection().in_atomic_block, "append() must run inside a transaction"
     session.last_seq += 1
-    AIInterviewSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
     frame = {"type": frame_type, "seq": session.last_seq, **payload}
     SessionFrame.objects.create(session=session, seq=session.last_seq, type=frame_type, payload=frame)
     session_id = session.pk
@@ -100,33 +97,70 @@ def append(session: AIInterviewSession, frame_type: str, payload: dict[str, Any]
     return frame
 
 
-def broadcast(session_id: object, frame: Frame) -> None:
-    """Push a committed frame to the candidate's group and the admins' group (best effort:
-    a lost push is recovered from the log on the next frame or reconnect)."""
+# --- after-commit delivery ---------------------------------------------------------------------
+#
+# Services run on database threads. Pushing from there with async_to_sync would park the database
+# thread until the event loop got round to the send, so every write would also wait on the loop.
+# Instead the thread hands the message to an ordered outbox that one task on the server's loop
+# drains; sends stay in commit order and the database thread moves on at once.
+
+_loop: asyncio.AbstractEventLoop | None = None
+_outbox: asyncio.Queue[tuple[str, str, dict[str, Any]]] | None = None
+_sender: asyncio.Task[None] | None = None
+
+
+def bind_loop() -> None:
+    """Call from async code of the server (consumers, views, worker): the outbox lives on its loop."""
+    global _loop, _outbox, _sender
+    loop = asyncio.get_running_loop()
+    if _loop is loop and _sender is not None and not _sender.done():
+        return
+    _loop, _outbox = loop, asyncio.Queue()
+    _sender = loop.create_task(_drain(_outbox), name="frame-outbox")
+
+
+async def _drain(outbox: asyncio.Queue[tuple[str, str, dict[str, Any]]]) -> None:
+    while True:
+        method, target, message = await outbox.get()
+        layer = get_channel_layer()
+        if layer is None:
+            continue
+        try:
+            await getattr(layer, method)(target, message)
+        except Exception:  # the log is the source of truth; a lost push is replayed from it
+            log.exception("%s to %s failed", method, target)
+
+
+def _post(method: str, target: str, message: dict[str, Any]) -> None:
+    loop, outbox = _loop, _outbox
+    if loop is not None and outbox is not None and loop.is_running() and not loop.is_closed():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            outbox.put_nowait((method, target, message))
+        else:
+            loop.call_soon_threadsafe(outbox.put_nowait, (method, target, message))
+        return
+    # No server loop in this process (a management command): send and wait.
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(session_group(session_id), {"type": "session.frame", "frame": frame})
-        async_to_sync(layer.group_send)(
-            admin_group(), {"type": "admin.event", "session_id": str(session_id), "frame": frame}
-        )
-    except Exception:  # the log is the source of truth; never fail a committed write over a push
-        log.exception("broadcast of frame %s for session %s failed", frame.get("seq"), session_id)
+        async_to_sync(getattr(layer, method))(target, message)
+    except Exception:
+        log.exception("%s to %s failed", method, target)
+
+
+def broadcast(session_id: object, frame: Frame) -> None:
+    """Push a committed frame to the session's sockets (best effort: a socket that misses it
+    gets it from the log on the next frame, `session.resume` or reconnect)."""
+    _post("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
 
 
 def enqueue_job(kind: str, object_id: object) -> None:
     """Nudge the background service after commit. The database, not this message, is the queue:
     a lost nudge is picked up by the worker's periodic sweep."""
     message = {"type": "ai.job", "kind": kind, "id": str(object_id)}
-
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(layer.send)(settings.AI_WORKER_CHANNEL, message)
-        except Exception:
-            log.exception("could not enqueue %s %s; the sweep will pick it up", kind, object_id)
-
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: _post("send", settings.AI_WORKER_CHANNEL, message))

@@ -119,13 +119,19 @@ def _current_asked(session: AIInterviewSession) -> bool:
     ).exists()
 
 
-def _state(session: AIInterviewSession) -> state.SessionState:
+def _state(session: AIInterviewSession, *, current: AIInterviewQuestion | None = None) -> state.SessionState:
+    """The pure state of a session row. `current`, when it is the question at current_index,
+    saves the query for whether it was asked."""
+    if current is not None and current.session_id == session.pk and current.order == session.current_index:
+        current_asked = current.asked_at is not None
+    else:
+        current_asked = _current_asked(session)
     return state.SessionState(
         status=state.Status(session.status),
         question_count=session.question_count,
         questions_ready=session.questions_ready,
         current_index=session.current_index,
-        current_asked=_current_asked(session),
+        current_asked=current_asked,
         answered=session.answered_count,
         evaluated=session.evaluated_count,
         feedback_mode=session.invitation.feedback_mode,
@@ -133,7 +139,22 @@ def _state(session: AIInterviewSession) -> state.SessionState:
     )
 
 
-def _store(session: AIInterviewSession, new: state.SessionState, now: datetime) -> None:
+SESSION_FIELDS = [
+    "status",
+    "question_count",
+    "questions_ready",
+    "current_index",
+    "answered_count",
+    "evaluated_count",
+    "started_at",
+    "completed_at",
+    "last_activity_at",
+    "last_seq",
+]
+
+
+def _apply(session: AIInterviewSession, new: state.SessionState, now: datetime) -> None:
+    """Copy a new state onto the row in memory; `_save` writes it (with last_seq) once at the end."""
     if new.status == state.Status.IN_PROGRESS and session.started_at is None:
         session.started_at = now
     if new.status == state.Status.COMPLETED and session.completed_at is None:
@@ -145,19 +166,10 @@ def _store(session: AIInterviewSession, new: state.SessionState, now: datetime) 
     session.answered_count = new.answered
     session.evaluated_count = new.evaluated
     session.last_activity_at = now
-    session.save(
-        update_fields=[
-            "status",
-            "question_count",
-            "questions_ready",
-            "current_index",
-            "answered_count",
-            "evaluated_count",
-            "started_at",
-            "completed_at",
-            "last_activity_at",
-        ]
-    )
+
+
+def _save(session: AIInterviewSession) -> None:
+    session.save(update_fields=SESSION_FIELDS)
 
 
 def _transition_error(exc: state.TransitionError) -> InterviewError:
@@ -176,7 +188,8 @@ def _expire_if_due(session: AIInterviewSession, now: datetime) -> None:
     current = _state(session)
     expired = state.expire(current, now)
     if expired.status != current.status:
-        _store(session, expired, now)
+        _apply(session, expired, now)
+        _save(session)
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -212,9 +225,10 @@ def session_start(*, session_id: Id) -> AIInterviewSession:
             if exc.code == "interview_completed":
                 return session
             raise _transition_error(exc) from None
-        _store(session, new, now)
+        _apply(session, new, now)
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now)
+        _save(session)
         return session
 
 
@@ -261,7 +275,8 @@ def session_leave(*, session_id: Id) -> None:
         current = _state(session)
         new = state.leave(current)
         if new.status != current.status:
-            _store(session, new, now)
+            _apply(session, new, now)
+            _save(session)
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -325,7 +340,7 @@ def answer_submit(
             )
         try:
             new, decision = state.answer(
-                _state(session),
+                _state(session, current=question),
                 question_index=question.order,
                 now=now,
                 asked_at=question.asked_at,
@@ -347,10 +362,11 @@ def answer_submit(
             time_taken_seconds=(now - question.asked_at).total_seconds() if question.asked_at else None,
             is_late=decision.late,
         )
-        _store(session, new, now)
+        _apply(session, new, now)
         ack = events.append(session, "answer.accepted", events.ack_payload(response))
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now)
+        _save(session)
         events.enqueue_job("evaluate", response.pk)
         return AnswerReceipt(response.id, False, [ack])
 
@@ -413,9 +429,10 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
             ]
         )
         new, decision = state.questions_generated(_state(session))
-        _store(session, new, now)
+        _apply(session, new, now)
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now)
+        _save(session)
         return True
 
 
@@ -484,11 +501,16 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
     feedback / the next question / the result as the state machine decides."""
     now = timezone.now()
     with transaction.atomic():
-        response = AIInterviewResponse.objects.filter(pk=response_id).select_related("question").first()
-        if response is None:
+        session = (
+            AIInterviewSession.objects.select_for_update()
+            .select_related("invitation")
+            .filter(responses__pk=_uuid(response_id, "response_id"))
+            .first()
+        )
+        if session is None:
             return False
-        session = _locked(response.session_id)
-        response.refresh_from_db()
+        # Read under the session lock: a concurrent store of the same answer is seen here.
+        response = AIInterviewResponse.objects.select_related("question").get(pk=response_id)
         if response.evaluation_status != EvaluationStatus.PENDING:
             return False  # another worker finished first
         if evaluation is not None:
@@ -522,7 +544,7 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
         current = _state(session)
         follow_up = _follow_up_text(response, evaluation, current)
         new, decision = state.evaluation_recorded(current, follow_up=bool(follow_up))
-        _store(session, new, now)
+        _apply(session, new, now)
         if decision.insert_follow_up_at is not None:
             _insert_follow_up(session, response, follow_up, decision.insert_follow_up_at)
         if session.invitation.feedback_mode == "immediate":
@@ -533,6 +555,7 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
             _ask(session, decision.ask_index, now)
         if decision.complete:
             _complete(session)
+        _save(session)
         return True
 
 

@@ -13,11 +13,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
-from channels.db import DatabaseSyncToAsync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
@@ -25,22 +22,10 @@ from ai_service import ProviderError
 from ai_service.registry import question_provenance
 from ai_service.types import EvaluationRequest
 
-from . import ai, selectors, services
+from . import ai, events, selectors, services
+from .db import worker_db
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-
-_db_executor: ThreadPoolExecutor | None = None
-
-
-def worker_db(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
-    """Run the worker's ORM calls on threads of their own, never on the thread that serves the
-    candidate sockets, so an acknowledgement never queues behind evaluation writes."""
-    global _db_executor
-    if _db_executor is None:
-        _db_executor = ThreadPoolExecutor(max_workers=settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db")
-    return DatabaseSyncToAsync(fn, thread_sensitive=False, executor=_db_executor)
 
 
 class AIWorker:
@@ -160,6 +145,7 @@ class AIWorker:
         """Receive nudges from the channel layer; sweep the database between them."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
+        events.bind_loop()
         # Warm up beside the loop: jobs start at once and wait for the model only if they need it.
         warm = asyncio.get_running_loop().create_task(self._warm_up())
         self._tasks.add(warm)
@@ -191,6 +177,7 @@ _inprocess_loop: asyncio.AbstractEventLoop | None = None
 def ensure_inprocess_worker() -> None:
     """Start the worker inside this process's event loop once (embedded default)."""
     global _inprocess, _inprocess_loop
+    events.bind_loop()
     if not settings.AI_WORKER_INPROCESS:
         return
     loop = asyncio.get_running_loop()

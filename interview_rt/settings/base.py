@@ -220,6 +220,7 @@ AI_WORKER_CONCURRENCY = int(os.environ.get("AI_WORKER_CONCURRENCY", "256"))
 # Threads for the worker's database calls, apart from the one that serves candidate sockets, so
 # an acknowledgement never queues behind a batch of evaluation writes. SQLite has one writer
 # anyway, so one thread there.
+CANDIDATE_DB_THREADS = int(os.environ.get("CANDIDATE_DB_THREADS", "4"))  # ignored on SQLite
 AI_WORKER_DB_THREADS = int(
     os.environ.get("AI_WORKER_DB_THREADS", "1" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "4")
 )

@@ -11,13 +11,13 @@ import json
 import time
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, selectors, services
+from ..db import answer_db, candidate_db
 from ..errors import ErrorCode, InterviewError
 from ..models import AIInterviewResponse
 from ..worker import ensure_inprocess_worker
@@ -56,7 +56,7 @@ def _wait_seconds(data: dict[str, Any]) -> float:
 
 async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
     """Re-check `ready()` (a sync DB read) whenever the session logs a frame, until it is truthy."""
-    value = await database_sync_to_async(ready)()
+    value = await candidate_db(ready)()
     if value or timeout <= 0:
         return value
     layer = get_channel_layer()
@@ -75,7 +75,7 @@ async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
                     pass
             else:
                 await asyncio.sleep(min(0.2, remaining))
-            value = await database_sync_to_async(ready)()
+            value = await candidate_db(ready)()
     finally:
         if layer and channel:
             await layer.group_discard(group, channel)
@@ -112,9 +112,9 @@ async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
 
 
 async def _start(data: dict[str, Any], session_id: str) -> dict[str, Any]:
-    await database_sync_to_async(services.session_start)(session_id=session_id)
+    await candidate_db(services.session_start)(session_id=session_id)
     view = await _wait_until(session_id, _question_ready(session_id), _wait_seconds(data))
-    return view or await database_sync_to_async(_session_view)(session_id)
+    return view or await candidate_db(_session_view)(session_id)
 
 
 @csrf_exempt
@@ -123,7 +123,7 @@ async def start_view(request: HttpRequest) -> JsonResponse:
     """POST /api/ai-interview/start/ {"token": ...} -> session id and first question."""
 
     async def handle(data: dict[str, Any]) -> dict[str, Any]:
-        session = await database_sync_to_async(services.session_open)(token=_string(data, "token"))
+        session = await candidate_db(services.session_open)(token=_string(data, "token"))
         return await _start(data, str(session.id))
 
     return await _respond(handle, request)
@@ -137,7 +137,7 @@ async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, A
     # REST clients rarely have an idempotency key; derive one from the question so a retried
     # POST after a lost reply is recognised as the same answer.
     client_id = payload.get("client_id") or f"rest-{payload.get('question_id', '')}"
-    receipt = await database_sync_to_async(services.answer_submit)(
+    receipt = await answer_db(services.answer_submit)(
         session_id=session_id,
         client_id=client_id,
         question_id=_string(payload, "question_id"),
@@ -150,7 +150,7 @@ async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, A
         return AIInterviewResponse.objects.filter(pk=receipt.response_id).exclude(evaluation_status="pending").first()
 
     response = await _wait_until(session_id, evaluated, _wait_seconds(data))
-    view = await database_sync_to_async(_session_view)(session_id)
+    view = await candidate_db(_session_view)(session_id)
     show_feedback = response is not None and view["feedback_mode"] == "immediate"
     return {
         **view,
@@ -163,18 +163,18 @@ async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, A
 
 async def _action_question(data: dict[str, Any], session_id: str) -> dict[str, Any]:
     view = await _wait_until(session_id, _question_ready(session_id), _wait_seconds(data))
-    return view or await database_sync_to_async(_session_view)(session_id)
+    return view or await candidate_db(_session_view)(session_id)
 
 
 async def _action_complete(data: dict[str, Any], session_id: str) -> dict[str, Any]:
-    await database_sync_to_async(services.session_request_complete)(session_id=session_id)
+    await candidate_db(services.session_request_complete)(session_id=session_id)
 
     def done() -> dict[str, Any] | None:
         view = _session_view(session_id)
         return view if view["status"] == "completed" else None
 
     view = await _wait_until(session_id, done, _wait_seconds(data))
-    return view or await database_sync_to_async(_session_view)(session_id)
+    return view or await candidate_db(_session_view)(session_id)
 
 
 ACTIONS = {
@@ -197,7 +197,7 @@ async def run_interview_view(request: HttpRequest) -> JsonResponse:
                 ErrorCode.UNKNOWN_ACTION, f"action must be one of {', '.join(ACTIONS)}.", field="action"
             )
         session_id = _string(data, "session_id")
-        if await database_sync_to_async(selectors.session_get)(session_id=session_id) is None:
+        if await candidate_db(selectors.session_get)(session_id=session_id) is None:
             raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404)
         return await ACTIONS[action](data, session_id)
 
@@ -209,7 +209,7 @@ async def access_view(request: HttpRequest, token: str) -> JsonResponse:
     """GET /api/interviews/access/<token>/: opening a link creates (once) and returns the session."""
     ensure_inprocess_worker()
     try:
-        session = await database_sync_to_async(services.session_open)(token=token)
+        session = await candidate_db(services.session_open)(token=token)
     except InterviewError as exc:
         return error_response(exc)
 
@@ -230,7 +230,7 @@ async def access_view(request: HttpRequest, token: str) -> JsonResponse:
             "websocket_path": f"/ws/interview/{token}/",
         }
 
-    return JsonResponse(await database_sync_to_async(info)())
+    return JsonResponse(await candidate_db(info)())
 
 
 async def health_view(request: HttpRequest) -> JsonResponse:

@@ -1,0 +1,109 @@
+"""Where ORM calls from async code run.
+
+Channels' `database_sync_to_async` sends every call in the process to one thread. Here the
+candidate-facing calls (connect, answer, sync) and the background worker's calls get lanes:
+
+- on SQLite, which has one writer anyway, the lanes share one thread that runs waiting calls by
+  priority (answers, then other candidate calls, then the worker): an acknowledgement never
+  queues behind a connect storm or a batch of evaluation writes, and no thread ever sleeps in
+  SQLite's busy handler waiting for the lock;
+- on PostgreSQL each lane has its own small pool of threads (and connections), so candidates'
+  writes, which lock only their own session row, run in parallel.
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar, cast
+
+from channels.db import DatabaseSyncToAsync
+from django.conf import settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# Priorities on the shared SQLite thread: an answer's acknowledgement first, then other candidate
+# work (connects, syncs), then the background worker.
+ANSWER, CANDIDATE, WORKER = 0, 1, 2
+
+
+class PriorityThread:
+    """One daemon thread running submitted calls by priority (lower first), FIFO within one."""
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None]]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, priority: int, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+
+        def call() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:
+                future.set_exception(exc)
+
+        self._queue.put((priority, next(self._order), call))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            _, _, call = self._queue.get()
+            call()
+
+
+class Lane(Executor):
+    """An Executor view of a PriorityThread at one priority (what asyncio's run_in_executor takes)."""
+
+    def __init__(self, runner: PriorityThread, priority: int) -> None:
+        self.runner = runner
+        self.priority = priority
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self.runner.submit(self.priority, fn, *args, **kwargs)
+
+
+_lanes: dict[int, Executor] = {}
+_lock = threading.Lock()
+
+
+def _lane(kind: int) -> Executor:
+    with _lock:
+        if not _lanes:
+            if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+                runner = PriorityThread("sqlite-db")
+                for priority in (ANSWER, CANDIDATE, WORKER):
+                    _lanes[priority] = Lane(runner, priority)
+            else:
+                pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
+                _lanes[ANSWER] = _lanes[CANDIDATE] = pool
+                _lanes[WORKER] = ThreadPoolExecutor(settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db")
+        return _lanes[kind]
+
+
+def _wrap(fn: Callable[P, T], kind: int) -> Callable[P, Awaitable[T]]:
+    executor = cast(ThreadPoolExecutor, _lane(kind))  # asgiref's hint; any Executor works
+    return cast(Callable[P, Awaitable[T]], DatabaseSyncToAsync(fn, thread_sensitive=False, executor=executor))
+
+
+def answer_db(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Run the write behind an answer's acknowledgement: ahead of everything else."""
+    return _wrap(fn, ANSWER)
+
+
+def candidate_db(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Run a service or selector for a candidate's socket or request."""
+    return _wrap(fn, CANDIDATE)
+
+
+def worker_db(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """Run a service or selector for the background AI worker."""
+    return _wrap(fn, WORKER)
