@@ -7,6 +7,7 @@ Evaluation provenance (`AIInterviewResponse.fallback_used`, `provider`, `error_k
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,12 +21,22 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     s = sorted(values)
 
     def pick(q: float) -> float:
-        return round(s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))], 2)
+        return round(s[min(len(s), max(1, math.ceil(q * len(s)))) - 1], 2)  # nearest rank
 
     return {"count": len(s), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": round(s[-1], 2)}
 
 
 def main() -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--exclude-invitation",
+        action="append",
+        default=[],
+        help="leave this invitation's session out (the benchmark's warm-up session)",
+    )
+    args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -38,19 +49,30 @@ def main() -> int:
         SessionFrame,
     )
 
+    excluded = args.exclude_invitation
+    sessions_qs = AIInterviewSession.objects.exclude(invitation_id__in=excluded)
     responses = list(
-        AIInterviewResponse.objects.values(
-            "evaluation_status", "fallback_used", "provider", "model_name", "error_kind", "attempts",
-            "evaluation_latency_ms", "is_late",
+        AIInterviewResponse.objects.exclude(session__invitation_id__in=excluded).values(
+            "evaluation_status",
+            "fallback_used",
+            "provider",
+            "model_name",
+            "error_kind",
+            "attempts",
+            "evaluation_latency_ms",
+            "is_late",
         )
     )
-    questions = list(AIInterviewQuestion.objects.values_list("provenance", flat=True))
+    questions = list(
+        AIInterviewQuestion.objects.exclude(session__invitation_id__in=excluded).values_list("provenance", flat=True)
+    )
     report = {
-        "sessions": AIInterviewSession.objects.count(),
-        "sessions_by_status": dict(Counter(AIInterviewSession.objects.values_list("status", flat=True))),
-        "sessions_with_generation_error": AIInterviewSession.objects.exclude(generation_error="").count(),
-        "results": AIInterviewResult.objects.count(),
-        "frames_logged": SessionFrame.objects.count(),
+        "excluded_invitations": excluded,
+        "sessions": sessions_qs.count(),
+        "sessions_by_status": dict(Counter(sessions_qs.values_list("status", flat=True))),
+        "sessions_with_generation_error": sessions_qs.exclude(generation_error="").count(),
+        "results": AIInterviewResult.objects.exclude(session__invitation_id__in=excluded).count(),
+        "frames_logged": SessionFrame.objects.exclude(session__invitation_id__in=excluded).count(),
         "responses": len(responses),
         "responses_by_status": dict(Counter(r["evaluation_status"] for r in responses)),
         "fallback_used": sum(1 for r in responses if r["fallback_used"]),
@@ -64,7 +86,7 @@ def main() -> int:
         ),
         "questions": len(questions),
         "question_providers": dict(Counter(str((p or {}).get("provider", "")) for p in questions)),
-        # worker.generate() stores provider/alias/latency only; fallback_used is counted when present.
+        # Counted when worker.generate() stores it in the question's provenance.
         "question_fallback_used": sum(1 for p in questions if (p or {}).get("fallback_used")),
         "question_generation_latency_ms": percentiles(
             [float(p["latency_ms"]) for p in questions if isinstance(p, dict) and p.get("latency_ms") is not None]

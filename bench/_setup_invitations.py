@@ -40,7 +40,7 @@ def main() -> int:
     from interview_rt.interviews import links, services
 
     started = time.perf_counter()
-    tokens: list[str] = []
+    links_out: list[dict[str, str]] = []
     with transaction.atomic():
         for i in range(args.count):
             invitation = services.invitation_create(
@@ -55,9 +55,9 @@ def main() -> int:
                 time_limit_seconds=args.time_limit,
                 feedback_mode=args.feedback_mode,
             )
-            tokens.append(links.make_token(invitation))
-    Path(args.out).write_text(json.dumps(tokens))
-    print(json.dumps({"created": len(tokens), "seconds": round(time.perf_counter() - started, 3)}))
+            links_out.append({"invitation": str(invitation.id), "token": links.make_token(invitation)})
+    Path(args.out).write_text(json.dumps(links_out))
+    print(json.dumps({"created": len(links_out), "seconds": round(time.perf_counter() - started, 3)}))
     return 0
 
 
