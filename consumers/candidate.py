@@ -24,11 +24,14 @@ from interview_rt.interviews.worker import ensure_inprocess_worker
 from .protocol import error_frame, parse
 
 log = logging.getLogger(__name__)
+MAX_TIMESTAMP_MS = 253_402_300_799_000  # 9999-12-31, the last instant datetime can hold
 
 
 class CandidateConsumer(AsyncJsonWebsocketConsumer):
     session_id: str | None = None
     last_sent: int = 0
+    # Set when a newer socket took this session over: leaving then is not the candidate leaving.
+    superseded: bool = False
 
     @property
     def sid(self) -> str:
@@ -72,7 +75,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         if self.session_id is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        if code != CLOSE_SUPERSEDED:
+        if not self.superseded and code != CLOSE_SUPERSEDED:
             try:
                 await candidate_db(services.session_leave)(session_id=self.session_id)
             except InterviewError:
@@ -100,6 +103,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_answer_submit(self, frame: dict[str, Any]) -> None:
         submitted = frame.get("submitted_at")
+        if submitted is not None and not (0 <= submitted <= MAX_TIMESTAMP_MS):
+            raise InterviewError(
+                ErrorCode.INVALID_FIELD, "submitted_at must be milliseconds since the epoch.", field="submitted_at"
+            )
         receipt = await answer_db(services.answer_submit)(
             session_id=self.sid,
             client_id=frame["client_id"],
@@ -155,6 +162,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_takeover(self, message: dict[str, Any]) -> None:
         if message["channel"] != self.channel_name:
+            self.superseded = True
             await self.send_json(error_frame("superseded", "This interview was opened in another window."))
             await self.close(code=CLOSE_SUPERSEDED)
 
@@ -176,7 +184,7 @@ def _ref(text: str) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}
     if isinstance(data, dict) and isinstance(data.get("client_id"), str) and len(data["client_id"]) <= 64:
         return {"client_id": data["client_id"]}

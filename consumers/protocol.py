@@ -22,7 +22,7 @@ INBOUND: dict[str, dict[str, tuple[tuple[type, ...], bool]]] = {
     },
     "session.resume": {"last_seq": ((int,), True)},
     "session.sync": {},
-    "ping": {"ref": ((str, int), False)},
+    "ping": {"ref": ((str, int, float), False)},
 }
 
 
@@ -53,6 +53,6 @@ def parse(text: str, *, max_bytes: int) -> tuple[str, dict[str, Any]]:
         value = frame[name]
         # bool is an int in Python; a JSON true is not a seq number.
         if isinstance(value, bool) or not isinstance(value, types):
-            expected = " or ".join("number" if t in (int, float) else "string" for t in types)
+            expected = " or ".join(dict.fromkeys("number" if t in (int, float) else "string" for t in types))
             raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be a {expected}.", field=name)
     return frame_type, frame

@@ -17,6 +17,11 @@ def server_error(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"code": "internal_error", "message": "Something went wrong."}, status=500)
 
 
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse({"code": "bad_request", "message": "The request could not be read."}, status=400)
+
+
+handler400 = bad_request
 handler404 = not_found
 handler500 = server_error
 

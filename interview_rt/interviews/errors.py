@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     QUESTIONS_NOT_READY = "questions_not_ready"
     # Server side
     NOT_FOUND = "not_found"
+    BAD_REQUEST = "bad_request"
     NOT_AUTHENTICATED = "not_authenticated"
     PERMISSION_DENIED = "permission_denied"
     METHOD_NOT_ALLOWED = "method_not_allowed"

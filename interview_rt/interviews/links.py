@@ -47,7 +47,7 @@ def read_token(token: str, *, now: datetime) -> InterviewInvitation:
         payload = signing.loads(token, key=settings.INTERVIEW_LINK_SECRET, salt=SALT)
         invitation_id = uuid.UUID(hex=payload["i"])
         expires = int(payload["e"])
-    except (signing.BadSignature, KeyError, TypeError, ValueError):
+    except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise invalid() from None
     if now.timestamp() >= expires:
         raise LinkError(

@@ -5,12 +5,13 @@ enqueue AI work after commit (events.py).
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -33,11 +34,13 @@ from .models import (
     SessionFrame,
 )
 
+T = TypeVar("T")
+
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
 Id = uuid.UUID | str
 
 MAX_ANSWER_CHARS = 20_000
-CLIENT_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
 RESPONSE_TYPES = ("text", "code", "audio_transcript")
 # An evaluation that failed this many times is stored as failed so the interview can finish.
 MAX_EVALUATION_ATTEMPTS = 3
@@ -213,6 +216,24 @@ def session_open(*, token: str) -> AIInterviewSession:
         return AIInterviewSession.objects.get(invitation=invitation)
 
 
+def _expiring(fn: Callable[..., T]) -> Callable[..., T]:
+    """A refusal for expiry rolls its transaction back; mark the session expired in a
+    transaction of its own so the refusal sticks."""
+
+    @functools.wraps(fn)
+    def wrapper(*, session_id: Id, **kwargs: Any) -> T:
+        try:
+            return fn(session_id=session_id, **kwargs)
+        except InterviewError as exc:
+            if exc.code == ErrorCode.SESSION_EXPIRED:
+                with transaction.atomic():
+                    _expire_if_due(_locked(session_id), timezone.now())
+            raise
+
+    return wrapper
+
+
+@_expiring
 def session_start(*, session_id: Id) -> AIInterviewSession:
     now = timezone.now()
     with transaction.atomic():
@@ -220,8 +241,6 @@ def session_start(*, session_id: Id) -> AIInterviewSession:
         try:
             new, decision = state.start(_state(session), now)
         except state.TransitionError as exc:
-            if exc.code == "session_expired":
-                _expire_if_due(session, now)
             if exc.code == "interview_completed":
                 return session
             raise _transition_error(exc) from None
@@ -291,7 +310,7 @@ class AnswerReceipt:
 
 
 def _validate_answer(client_id: object, text: object, response_type: object) -> tuple[str, str, str]:
-    if not isinstance(client_id, str) or not CLIENT_ID_RE.match(client_id):
+    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
         raise InterviewError(
             ErrorCode.INVALID_FIELD, "client_id must be 1-64 characters of A-Z a-z 0-9 _ . : -", field="client_id"
         )
@@ -315,6 +334,7 @@ def _frames_for_answer(session: AIInterviewSession, client_id: str) -> list[even
     return [row.payload for row in rows]
 
 
+@_expiring
 def answer_submit(
     *,
     session_id: Id,
@@ -348,8 +368,6 @@ def answer_submit(
                 grace=timedelta(seconds=settings.INTERVIEW_LATE_GRACE_SECONDS),
             )
         except state.TransitionError as exc:
-            if exc.code == "session_expired":
-                _expire_if_due(session, now)
             raise _transition_error(exc) from None
         response = AIInterviewResponse.objects.create(
             session=session,

@@ -7,14 +7,17 @@ session's group and re-read the database, the source of truth, after each frame 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
 
 from .. import events, selectors, services
 from ..db import answer_db, candidate_db
@@ -24,15 +27,39 @@ from ..worker import ensure_inprocess_worker
 from .errors import error_response
 
 MAX_BODY_BYTES = 64 * 1024
+View = Callable[..., Any]  # an async view; Django types views as sync
 DEFAULT_WAIT = 10.0
 MAX_WAIT = 30.0
 
 
+def allow(*methods: str) -> Callable[[View], View]:
+    """Like require_http_methods, but the 405 is JSON with a code, like every other error."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = error_response(
+                    InterviewError(ErrorCode.METHOD_NOT_ALLOWED, f"Use {' or '.join(methods)}.", status=405)
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return await view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
 def _body(request: HttpRequest) -> dict[str, Any]:
-    if len(request.body) > MAX_BODY_BYTES:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raw = b"x" * (MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
         raise InterviewError(ErrorCode.FRAME_TOO_LARGE, "The request body is larger than 64 KiB.", status=413)
     try:
-        data = json.loads(request.body or b"{}")
+        data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise InterviewError(ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
     if not isinstance(data, dict):
@@ -118,7 +145,7 @@ async def _start(data: dict[str, Any], session_id: str) -> dict[str, Any]:
 
 
 @csrf_exempt
-@require_POST
+@allow("POST")
 async def start_view(request: HttpRequest) -> JsonResponse:
     """POST /api/ai-interview/start/ {"token": ...} -> session id and first question."""
 
@@ -133,15 +160,22 @@ async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, A
     payload = data.get("data")
     if not isinstance(payload, dict):
         raise InterviewError(ErrorCode.INVALID_FIELD, "data must be an object.", field="data")
+    question_id = _string(payload, "question_id")
+    try:
+        uuid.UUID(question_id)
+    except ValueError:
+        raise InterviewError(ErrorCode.INVALID_FIELD, "question_id must be a UUID.", field="question_id") from None
     text = payload.get("response_text")
+    if not isinstance(text, str):
+        raise InterviewError(ErrorCode.INVALID_FIELD, "response_text must be a string.", field="response_text")
     # REST clients rarely have an idempotency key; derive one from the question so a retried
     # POST after a lost reply is recognised as the same answer.
-    client_id = payload.get("client_id") or f"rest-{payload.get('question_id', '')}"
+    client_id = payload.get("client_id") or f"rest-{question_id}"
     receipt = await answer_db(services.answer_submit)(
         session_id=session_id,
         client_id=client_id,
-        question_id=_string(payload, "question_id"),
-        text=text if text is not None else None,
+        question_id=question_id,
+        text=text,
         response_type=payload.get("response_type") or "text",
     )
     ack = next((f for f in receipt.frames if f["type"] == "answer.accepted"), None)
@@ -186,7 +220,7 @@ ACTIONS = {
 
 
 @csrf_exempt
-@require_POST
+@allow("POST")
 async def run_interview_view(request: HttpRequest) -> JsonResponse:
     """POST /api/ai-interview/run-interview/ {"action", "session_id", "data"}."""
 
@@ -204,7 +238,7 @@ async def run_interview_view(request: HttpRequest) -> JsonResponse:
     return await _respond(handle, request)
 
 
-@require_GET
+@allow("GET")
 async def access_view(request: HttpRequest, token: str) -> JsonResponse:
     """GET /api/interviews/access/<token>/: opening a link creates (once) and returns the session."""
     ensure_inprocess_worker()

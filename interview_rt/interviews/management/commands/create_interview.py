@@ -32,6 +32,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["expires_days"] is not None and options["expires_days"] <= 0:
+            raise CommandError("--expires-days must be more than 0")
         try:
             invitation = services.invitation_create(
                 candidate_name=options["candidate_name"],
