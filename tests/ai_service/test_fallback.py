@@ -103,7 +103,8 @@ async def test_fallback_evaluate_many_falls_back_per_answer(ref_server: Referenc
     provider = wrap("http", ref_server.url, max_concurrency=1)
     evaluations = await provider.evaluate_many([STRONG, WEAK, STRONG])
     assert [e.provenance.fallback_used for e in evaluations] == [True, False, False]
-    assert evaluations[1].score is not None and evaluations[1].score < 6
+    weak, strong = evaluations[1].score, evaluations[2].score
+    assert weak is not None and strong is not None and weak < strong  # each answer got its own grade
     await provider.aclose()
 
 

