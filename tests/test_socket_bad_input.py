@@ -6,90 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
-from ai_service.providers import embedded
 from interview_rt.asgi import application
-from interview_rt.interviews import ai, events
+from interview_rt.interviews import ai
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSession, InterviewInvitation, SessionFrame
 
 from .conftest import expired
 from .consumers.helpers import GOOD_ANSWER, Candidate
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("model_free_ai", "background_work_settles"),
+]
 
 OTHER_UUID = "7f8d4a52-3b1f-4d61-9c39-5b6d0d3f0b11"
-
-
-class _InflightPushes:
-    """Counts calls in flight through interview_rt.interviews.events.async_to_sync: the pushes
-    (group_send) and nudges (layer.send) that worker threads make after a commit."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, fn: Any) -> Any:
-        inner = self.real(fn)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self.lock:
-                self.count += 1
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                with self.lock:
-                    self.count -= 1
-
-        return call
-
-
-def _background_work_left() -> bool:
-    if AIInterviewResponse.objects.filter(evaluation_status="pending").exists():
-        return True
-    return (
-        AIInterviewSession.objects.filter(questions_ready=False).exclude(status__in=("completed", "expired")).exists()
-    )
-
-
-@pytest.fixture(autouse=True)
-async def background_work_settles(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Let the in-process worker finish what a test started before the test's event loop closes.
-
-    Otherwise a worker thread that commits just as the test ends calls async_to_sync() towards the
-    closing loop and waits forever; it is asgiref's single thread-sensitive executor, so every later
-    database_sync_to_async() in the process hangs behind it (tests/conftest.py cancels the worker
-    task but cannot stop its thread)."""
-    pushes = _InflightPushes(events.async_to_sync)
-    monkeypatch.setattr(events, "async_to_sync", pushes)
-    yield
-    deadline = time.monotonic() + 10
-    quiet = 0
-    while quiet < 3 and time.monotonic() < deadline:
-        busy = pushes.count > 0 or await database_sync_to_async(_background_work_left)()
-        quiet = 0 if busy else quiet + 1
-        await asyncio.sleep(0.02)
-
-
-@pytest.fixture(autouse=True)
-def model_free_ai(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the protocol, not about grading or question choice: run the embedded
-    provider without its sentence-embedding model (lexical grader, keyword question ranking), so
-    no model load (seconds, more on a busy machine) delays the first question and the file stays
-    fast and independent of the model. tests/consumers and tests/ai_service cover the model."""
-    settings.AI_PROVIDERS = {
-        "default": {"BACKEND": "ai_service.providers.embedded.EmbeddedProvider", "OPTIONS": {"grader": "lexical"}}
-    }
-    monkeypatch.setattr(embedded, "_embedding_fit", lambda context, pool: None)
-    ai.reset()
 
 
 async def open_interview(amake_invitation: Any, **overrides: Any) -> tuple[str, Candidate, dict[str, Any]]:
