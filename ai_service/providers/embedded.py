@@ -6,22 +6,34 @@ Selection and grading are CPU work, so they run in a thread to keep the event lo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import logging
 import random
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from .. import feedback
 from ..bank import BankQuestion, load_bank
 from ..base import AIProvider
 from ..errors import ProviderBadOutput
-from ..grading import lexical
+from ..grading import encoder, lexical, semantic
+from ..grading.batcher import MicroBatcher
 from ..grading.text import stems
 from ..grading.types import GradeInput, GradeOutput
 from ..types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
 
+logger = logging.getLogger(__name__)
+
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
+# Weight of the job/question embedding cosine in a question's fit (tag and skill overlap add ~1-3).
+EMBEDDING_WEIGHT = 10.0
+# A question's area affinity: the mean cosine of the job to the area's AREA_TOP best questions.
+AREA_TOP = 5
 
 # Job words that point at an area of the bank even when no tag names them.
 AREA_HINTS: dict[str, tuple[str, ...]] = {
@@ -37,14 +49,74 @@ AREA_HINTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _rank_questions(context: InterviewContext, pool: Sequence[BankQuestion]) -> list[BankQuestion]:
+_bank_vectors: dict[tuple[str, str], np.ndarray] = {}
+_bank_lock = threading.Lock()
+
+
+def _question_text(q: BankQuestion) -> str:
+    return f"{q.area} {q.competency}: {q.text} Topics: {', '.join(q.tags)}."
+
+
+def _job_text(context: InterviewContext) -> str:
+    parts = [context.job_title, context.job_description]
+    if context.skills:
+        parts.append("Skills: " + ", ".join(context.skills))
+    return ". ".join(p.strip() for p in parts if p and p.strip())
+
+
+def bank_vectors(questions: Sequence[BankQuestion]) -> np.ndarray:
+    """Embeddings of (question text + tags + competency), computed once per process per question."""
+    with _bank_lock:
+        missing = [q for q in questions if (q.id, q.text) not in _bank_vectors]
+        if missing:
+            encoded = encoder.load_encoder().encode([_question_text(q) for q in missing])
+            for q, enc in zip(missing, encoded, strict=True):
+                _bank_vectors[(q.id, q.text)] = enc.vec
+        return np.stack([_bank_vectors[(q.id, q.text)] for q in questions]) if questions else np.zeros((0, 384))
+
+
+def _embedding_fit(context: InterviewContext, pool: Sequence[BankQuestion]) -> np.ndarray | None:
+    """Per question: half its cosine to the job (title + description + skills), half its area's affinity.
+
+    The area term steadies the ranking when a short job text matches single questions loosely.
+    None without the model.
+    """
+    job = _job_text(context)
+    if not job or not pool:
+        return None
+    try:
+        job_vec = encoder.load_encoder().encode_cached([job])[0].vec
+        similarity = bank_vectors(pool) @ job_vec
+    except Exception as exc:  # the model is optional for selection
+        logger.warning("question selection without embeddings: %s", exc)
+        return None
+    areas = np.array([q.area for q in pool])
+    affinity = {a: float(np.sort(similarity[areas == a])[-AREA_TOP:].mean()) for a in set(areas)}
+    return 0.5 * similarity + 0.5 * np.array([affinity[a] for a in areas])
+
+
+def _rank_questions(
+    context: InterviewContext, pool: Sequence[BankQuestion], use_embeddings: bool = True
+) -> list[BankQuestion]:
     job_stems = stems(" ".join((context.job_title, context.job_description, " ".join(context.skills))))
     skill_stems = stems(" ".join(context.skills))
+    rng = random.Random(context.seed or context.job_title)
+    similarity = _embedding_fit(context, pool) if use_embeddings else None
+    if similarity is not None:
+        # Ranked by meaning; a tag naming one of the skills still counts a little on top.
+        fits = {
+            q.id: EMBEDDING_WEIGHT * float(sim)
+            + 1.0 * len({s for tag in q.tags for s in stems(tag)} & skill_stems)
+            + rng.random() * 0.3  # breaks near-ties differently per session
+            for q, sim in zip(pool, similarity, strict=True)
+        }
+        return sorted(pool, key=lambda q: fits[q.id], reverse=True)
+
+    # Lexical fallback when the model is unavailable.
     area_bonus: dict[str, float] = {}
     for area, hints in AREA_HINTS.items():
         hint_stems = {h for hint in hints for h in stems(hint)}
         area_bonus[area] = float(len(hint_stems & job_stems))
-    rng = random.Random(context.seed or context.job_title)
 
     def fit(q: BankQuestion) -> float:
         tag_stems = {s for tag in q.tags for s in stems(tag)}
@@ -59,11 +131,15 @@ def _rank_questions(context: InterviewContext, pool: Sequence[BankQuestion]) -> 
     return sorted(pool, key=fit, reverse=True)
 
 
-def select_questions(context: InterviewContext, bank: Sequence[BankQuestion]) -> list[BankQuestion]:
+def select_questions(
+    context: InterviewContext, bank: Sequence[BankQuestion], use_embeddings: bool = True
+) -> list[BankQuestion]:
     """Pick `question_count` distinct questions that fit the job, type and difficulty.
 
-    Prefers the asked difficulty, then its neighbours; spreads questions over competencies; for a
-    mixed interview about a third are behavioral.
+    Ranks by the MiniLM cosine of the job (title, description, skills) to each question (text,
+    tags, competency), falling back to tag/keyword overlap without the model. Prefers the asked
+    difficulty, then its neighbours; spreads questions over competencies; for a mixed interview
+    about a third are behavioral.
     """
     count = context.question_count
     if context.interview_type == "behavioral":
@@ -78,7 +154,7 @@ def select_questions(context: InterviewContext, bank: Sequence[BankQuestion]) ->
     for qtype, n in wanted.items():
         pool = [q for q in bank if q.type == qtype]
         target = DIFFICULTY_ORDER.index(context.difficulty)
-        ranked = _rank_questions(context, pool)
+        ranked = _rank_questions(context, pool, use_embeddings)
         # Stable sort keeps fit order within each difficulty distance.
         ranked.sort(key=lambda q: abs(DIFFICULTY_ORDER.index(q.difficulty) - target))
         competencies: set[str] = set()
@@ -114,6 +190,14 @@ class EmbeddedProvider(AIProvider):
         super().__init__(alias, options)
         self.model_name = str(self.options.get("model_name", "embedded"))
         self.model_version = str(self.options.get("model_version", lexical.VERSION))
+        # "semantic" (MiniLM, calibrated; the default) or "lexical" (no model).
+        self.grader = str(self.options.get("grader", "semantic"))
+        self._semantic_ready_state: bool | None = None if self.grader == "semantic" else False
+        self._batcher: MicroBatcher[GradeInput, GradeOutput] = MicroBatcher(
+            self._grade,
+            max_batch=int(self.options.get("batch_max", 64)),
+            max_delay=float(self.options.get("batch_delay_ms", 3.0)) / 1000.0,
+        )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:
         picked = await asyncio.to_thread(select_questions, context, load_bank())
@@ -130,12 +214,44 @@ class EmbeddedProvider(AIProvider):
             for q in picked
         ]
 
+    def _semantic_ready(self) -> bool:
+        """Load the semantic grader once; False (with a warning) if the model cannot load."""
+        if self._semantic_ready_state is None:
+            try:
+                semantic.warm_up()
+                self._semantic_ready_state = True
+            except Exception as exc:
+                logger.warning("semantic grader unavailable, grading with %s instead: %s", lexical.VERSION, exc)
+                self._semantic_ready_state = False
+        return self._semantic_ready_state
+
+    def _warm(self) -> None:
+        if self._semantic_ready():
+            try:
+                bank_vectors(load_bank())
+            except Exception as exc:
+                logger.warning("could not embed the question bank: %s", exc)
+
+    async def warm_up(self) -> None:
+        """Load the model, the calibration and the bank embeddings before the first interview."""
+        await asyncio.to_thread(self._warm)
+
     def _grade(self, items: Sequence[GradeInput]) -> list[GradeOutput]:
+        if self._semantic_ready():
+            try:
+                return semantic.grade_many(items)
+            except Exception as exc:
+                logger.warning("semantic grading failed for %d answers, using the lexical grader: %s", len(items), exc)
+                return [
+                    dataclasses.replace(g, features={**g.features, "lexical_fallback": 1.0})
+                    for g in (lexical.grade(item) for item in items)
+                ]
         return [lexical.grade(item) for item in items]
 
     @property
     def grader_version(self) -> str:
-        return lexical.VERSION
+        """The grader in use (before the first grade: the configured one)."""
+        return semantic.VERSION if self._semantic_ready_state is not False else lexical.VERSION
 
     async def evaluate(self, request: EvaluationRequest) -> Evaluation:
         return (await self.evaluate_many([request]))[0]
@@ -148,12 +264,14 @@ class EmbeddedProvider(AIProvider):
             )
             for r in requests
         ]
-        grades = await asyncio.to_thread(self._grade, items)
+        # Concurrent callers share one model batch (see grading/batcher.py).
+        grades = await self._batcher.grade_many(items)
         latency = round((time.perf_counter() - started) * 1000, 3)
         return [self._to_evaluation(g, latency) for g in grades]
 
     def _to_evaluation(self, grade: GradeOutput, latency_ms: float) -> Evaluation:
         text, strengths, improvements = feedback.compose(grade)
+        fallback = bool(grade.features.get("lexical_fallback"))
         return Evaluation(
             score=grade.score,
             feedback=text,
@@ -165,9 +283,11 @@ class EmbeddedProvider(AIProvider):
             provenance=Provenance(
                 provider=self.name,
                 model_name=self.model_name,
-                model_version=self.grader_version,
+                model_version=lexical.VERSION if fallback else self.grader_version,
                 rubric_version=self.rubric_version,
                 latency_ms=latency_ms,
+                fallback_used=fallback,
+                error_kind="grader_fallback" if fallback else "",
                 details={"reason": grade.reason, "features": dict(grade.features)},
             ),
         )
