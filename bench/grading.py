@@ -59,7 +59,7 @@ import numpy as np  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
 
 from ai_service.grading import calibration, encoder, semantic  # noqa: E402
-from ai_service.grading.batcher import MicroBatcher  # noqa: E402
+from ai_service.grading.batcher import MAX_BATCH, MAX_CONCURRENT, MicroBatcher  # noqa: E402
 from ai_service.grading.types import GradeInput  # noqa: E402
 
 RESULTS = BENCH / "results"
@@ -326,7 +326,7 @@ def speed_probe(data_dir: Path, n_single: int, n_batched: int) -> dict[str, floa
         long_times.append((time.perf_counter() - t0) * 1000)
 
     async def concurrent(items: list[GradeInput], concurrency: int) -> tuple[float, float, list[int]]:
-        batcher: MicroBatcher[GradeInput, object] = MicroBatcher(semantic.grade_many, max_batch=64, max_delay=0.003)
+        batcher: MicroBatcher[GradeInput, object] = MicroBatcher(semantic.grade_many)
         queue = list(items)
         latencies: list[float] = []
 
@@ -344,7 +344,7 @@ def speed_probe(data_dir: Path, n_single: int, n_batched: int) -> dict[str, floa
         return len(items) / elapsed, statistics.median(latencies), list(batcher.batch_sizes)
 
     async def via_batcher_single(items: list[GradeInput]) -> float:
-        batcher: MicroBatcher[GradeInput, object] = MicroBatcher(semantic.grade_many, max_batch=64, max_delay=0.003)
+        batcher: MicroBatcher[GradeInput, object] = MicroBatcher(semantic.grade_many)
         lat = []
         for item in items:
             t0 = time.perf_counter()
@@ -399,7 +399,8 @@ def speed_lines(speed: dict[str, float]) -> list[str]:
         f"(n={int(speed['single_n'])} SemEval test answers, mean {speed['mean_tokens']:.0f} tokens, references "
         f"cached); SAF answers (mean {speed['long_mean_tokens']:.0f} tokens): p50 {speed['long_single_p50_ms']:.1f} ms",
         f"  one answer at a time through the micro-batcher (3 ms window): p50 {s['single_via_batcher_p50_ms']:.1f} ms",
-        f"  64 concurrent callers, micro-batched: {speed['throughput']:.0f} evals/s over {int(speed['throughput_n'])} "
+        f"  64 concurrent callers, micro-batched (batches of up to {MAX_BATCH}, {MAX_CONCURRENT} in flight): "
+        f"{speed['throughput']:.0f} evals/s over {int(speed['throughput_n'])} "
         f"SemEval answers (mean batch {s['mean_batch']:.1f}, per-call p50 {s['batched_latency_p50_ms']:.0f} ms); "
         f"{speed['long_throughput']:.0f} evals/s over {int(speed['long_n'])} SAF answers",
         f"  machine busy during the single / batched runs: {speed['single_machine_busy']:.0%} / "

@@ -21,7 +21,7 @@ from .. import feedback
 from ..bank import BankQuestion, load_bank
 from ..base import AIProvider
 from ..errors import ProviderBadOutput
-from ..grading import encoder, lexical, semantic
+from ..grading import batcher, encoder, lexical, semantic
 from ..grading.batcher import MicroBatcher
 from ..grading.text import stems
 from ..grading.types import GradeInput, GradeOutput
@@ -195,8 +195,9 @@ class EmbeddedProvider(AIProvider):
         self._semantic_ready_state: bool | None = None if self.grader == "semantic" else False
         self._batcher: MicroBatcher[GradeInput, GradeOutput] = MicroBatcher(
             self._grade,
-            max_batch=int(self.options.get("batch_max", 64)),
-            max_delay=float(self.options.get("batch_delay_ms", 3.0)) / 1000.0,
+            max_batch=int(self.options.get("batch_max", batcher.MAX_BATCH)),
+            max_delay=float(self.options.get("batch_delay_ms", batcher.MAX_DELAY * 1000)) / 1000.0,
+            max_concurrent=int(self.options.get("batch_concurrency", batcher.MAX_CONCURRENT)),
         )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:

@@ -53,13 +53,25 @@ async def test_batches_never_exceed_max_batch_and_keep_order_per_caller() -> Non
 
 async def test_calls_arriving_while_a_batch_runs_form_the_next_batch() -> None:
     recorder = Recorder(delay=0.05)
-    batcher: MicroBatcher[int, str] = MicroBatcher(recorder, max_batch=64, max_delay=0.001)
+    batcher: MicroBatcher[int, str] = MicroBatcher(recorder, max_batch=64, max_delay=0.001, max_concurrent=1)
     first = asyncio.ensure_future(batcher.grade(0))
     await asyncio.sleep(0.01)  # the first batch is running now
     rest = await asyncio.gather(*(batcher.grade(i) for i in range(1, 6)))
     assert await first == "result-0"
     assert rest == [f"result-{i}" for i in range(1, 6)]
     assert recorder.batches == [[0], [1, 2, 3, 4, 5]]
+    batcher.close()
+
+
+async def test_two_batches_can_run_at_once() -> None:
+    recorder = Recorder(delay=0.1)
+    batcher: MicroBatcher[int, str] = MicroBatcher(recorder, max_batch=4, max_delay=0.001, max_concurrent=2)
+    started = asyncio.get_running_loop().time()
+    results = await asyncio.gather(*(batcher.grade(i) for i in range(8)))
+    elapsed = asyncio.get_running_loop().time() - started
+    assert results == [f"result-{i}" for i in range(8)]
+    assert [len(b) for b in recorder.batches] == [4, 4]
+    assert elapsed < 0.19  # the two batches overlapped
     batcher.close()
 
 
