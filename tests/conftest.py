@@ -30,12 +30,12 @@ def fresh_channel_layer() -> Iterator[None]:
 async def stop_inprocess_worker() -> AsyncIterator[None]:
     yield
     task = worker._inprocess
-    if task is not None and not task.done():
+    # Cancel until it is done, bounded: a test must never hang on teardown.
+    for _ in range(50):
+        if task is None or task.done():
+            break
         task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):
-            pass
+        await asyncio.wait([task], timeout=0.1)
     worker._inprocess = None
     worker._inprocess_loop = None
     sender = events._sender

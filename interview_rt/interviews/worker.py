@@ -164,7 +164,10 @@ class AIWorker:
                 first = False
                 next_sweep = now + interval
             try:
-                message = await asyncio.wait_for(layer.receive(settings.AI_WORKER_CHANNEL), timeout=interval)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
+                # as the receive completes, and the worker would never stop.
+                async with asyncio.timeout(interval):
+                    message = await layer.receive(settings.AI_WORKER_CHANNEL)
             except TimeoutError:
                 continue
             self.submit(message)

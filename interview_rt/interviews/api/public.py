@@ -97,7 +97,8 @@ async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
             remaining = max(0.0, deadline - time.monotonic())
             if layer and channel:
                 try:
-                    await asyncio.wait_for(layer.receive(channel), timeout=min(0.5, remaining))
+                    async with asyncio.timeout(min(0.5, remaining)):
+                        await layer.receive(channel)
                 except TimeoutError:
                     pass
             else:
