@@ -11,20 +11,13 @@ missing required field, a score outside 0..10 or an empty answer is `ProviderBad
 
 from __future__ import annotations
 
-import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..base import AIProvider
-from ..errors import ProviderBadOutput, ProviderConfigError
+from ..errors import ProviderBadOutput
 from ..http import (
-    UNUSABLE_SETTINGS,
-    HTTPSettings,
-    ModelHTTPClient,
-    check_http_options,
     redact_url,
-    transport_from_options,
 )
 from ..registry import QuestionSet
 from ..types import (
@@ -35,6 +28,7 @@ from ..types import (
     KeyPointMatch,
     Provenance,
 )
+from .networked import NetworkedProvider
 
 API_VERSION = "seed-1"
 QUESTION_TYPES = ("technical", "behavioral")
@@ -335,17 +329,10 @@ def model_identity(data: Any, default_name: str, default_version: str) -> tuple[
     return name, version
 
 
-def check_follow_up_option(options: Mapping[str, Any]) -> list[str]:
-    value = options.get("max_follow_ups")
-    if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return [f"OPTIONS['max_follow_ups'] must be an integer >= 0, not {value!r}"]
-    return []
-
-
 # --- the provider ------------------------------------------------------------------------------
 
 
-class HTTPModelProvider(AIProvider):
+class HTTPModelProvider(NetworkedProvider):
     """A model server that speaks the documented API (see docs/ai-model-api.md).
 
     OPTIONS: `endpoint` (required, http/https base URL), `api_key`, `model_name`, `model_version`,
@@ -354,31 +341,6 @@ class HTTPModelProvider(AIProvider):
     """
 
     name = "http_model"
-
-    def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
-        super().__init__(alias, options)
-        # A misconfigured provider is still built, so that its FallbackProvider answers instead
-        # (error_kind "config"); `manage.py check` reports the same problems at deploy time.
-        self.config_problems = self.check_options(self.options)
-        self.settings = HTTPSettings.from_options(self.options) if not self.config_problems else UNUSABLE_SETTINGS
-        self.model_name = str(self.options.get("model_name") or "")
-        self.model_version = str(self.options.get("model_version") or "")
-        self.follow_ups = int(self.options.get("max_follow_ups", 1)) > 0
-        self.http = ModelHTTPClient(f"{self.name}[{alias}]", self.settings, **transport_from_options(self.options))
-
-    def _check_usable(self) -> None:
-        if self.config_problems:
-            raise ProviderConfigError(f"{self.name}[{self.alias}] is misconfigured: " + "; ".join(self.config_problems))
-
-    @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return check_http_options(options) + check_follow_up_option(options)
-
-    async def warm_up(self) -> None:
-        self.http.client()
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
     def _provenance(self, data: Any, latency_ms: float, attempts: int) -> Provenance:
         name, version = model_identity(data, self.model_name, self.model_version)
@@ -397,15 +359,11 @@ class HTTPModelProvider(AIProvider):
         questions = parse_questions(result.data, context)
         return QuestionSet(questions, self._provenance(result.data, result.latency_ms, result.attempts))
 
-    async def evaluate_many(self, requests: Sequence[EvaluationRequest]) -> list[Evaluation]:
-        """Concurrently, within the `max_concurrency` limit."""
-        return list(await asyncio.gather(*(self.evaluate(r) for r in requests)))
-
     async def evaluate(self, request: EvaluationRequest) -> Evaluation:
         self._check_usable()
         result = await self.http.post_json("evaluate-response", evaluate_request(request))
         evaluation = parse_evaluation(result.data)
-        follow_up = evaluation.follow_up if self.follow_ups else ""
+        follow_up = evaluation.follow_up if self.follow_ups_enabled else ""
         return Evaluation(
             score=evaluation.score,
             feedback=evaluation.feedback,

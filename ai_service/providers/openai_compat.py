@@ -11,27 +11,21 @@ as the documented model API (see http_model.parse_questions / parse_evaluation).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import prompts
-from ..base import AIProvider
-from ..errors import ProviderBadOutput, ProviderConfigError
+from ..errors import ProviderBadOutput
 from ..http import (
-    UNUSABLE_SETTINGS,
     HTTPResult,
-    HTTPSettings,
-    ModelHTTPClient,
     RequestRejected,
-    check_http_options,
     redact_url,
-    transport_from_options,
 )
 from ..registry import QuestionSet
 from ..types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
-from .http_model import check_follow_up_option, parse_evaluation, parse_questions
+from .http_model import parse_evaluation, parse_questions
+from .networked import NetworkedProvider
 
 logger = logging.getLogger("ai_service.providers.openai_compat")
 
@@ -106,7 +100,7 @@ def _usage(data: Any) -> dict[str, int]:
     }
 
 
-class OpenAICompatProvider(AIProvider):
+class OpenAICompatProvider(NetworkedProvider):
     """OPTIONS: `endpoint` (base URL incl. `/v1`), `api_key` (optional for local servers),
     `model_name` (required), `model_version`, `json_schema` (default True; False uses json_object),
     `json_mode` ("json_schema" | "json_object" | "none", overrides `json_schema`), `temperature`
@@ -118,28 +112,16 @@ class OpenAICompatProvider(AIProvider):
 
     def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(alias, options)
-        # A misconfigured provider is still built, so that its FallbackProvider answers instead
-        # (error_kind "config"); `manage.py check` reports the same problems at deploy time.
-        self.config_problems = self.check_options(self.options)
-        self.settings = HTTPSettings.from_options(self.options) if not self.config_problems else UNUSABLE_SETTINGS
-        self.model_name = str(self.options.get("model_name") or "")
-        self.model_version = str(self.options.get("model_version") or "")
         mode = self.options.get("json_mode")
         if mode is None:
             mode = "json_schema" if self.options.get("json_schema", True) else "json_object"
         self.json_mode: str = str(mode)
         self.temperature = float(self.options.get("temperature", 0.2))
         self.max_tokens: int | None = self.options.get("max_tokens")
-        self.max_follow_ups = int(self.options.get("max_follow_ups", 1))
-        self.http = ModelHTTPClient(f"{self.name}[{alias}]", self.settings, **transport_from_options(self.options))
-
-    def _check_usable(self) -> None:
-        if self.config_problems:
-            raise ProviderConfigError(f"{self.name}[{self.alias}] is misconfigured: " + "; ".join(self.config_problems))
 
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        problems = check_http_options(options) + check_follow_up_option(options)
+        problems = super().check_options(options)
         model = options.get("model_name")
         if not isinstance(model, str) or not model.strip():
             problems.append("OPTIONS['model_name'] is missing (set AI_MODEL_NAME to the served model's name)")
@@ -159,16 +141,6 @@ class OpenAICompatProvider(AIProvider):
         ):
             problems.append(f"OPTIONS['max_tokens'] must be a positive integer, not {max_tokens!r}")
         return problems
-
-    @property
-    def follow_ups_enabled(self) -> bool:
-        return self.max_follow_ups > 0
-
-    async def warm_up(self) -> None:
-        self.http.client()
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
     def _body(self, task: str, messages: list[prompts.Message], mode: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model_name, "messages": messages, "temperature": self.temperature}
@@ -234,7 +206,3 @@ class OpenAICompatProvider(AIProvider):
             follow_up=follow_up,
             provenance=self._provenance(result, mode),
         )
-
-    async def evaluate_many(self, requests: Sequence[EvaluationRequest]) -> list[Evaluation]:
-        """Concurrently, within the `max_concurrency` limit."""
-        return list(await asyncio.gather(*(self.evaluate(r) for r in requests)))
