@@ -16,10 +16,10 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from interview_rt.interviews import events, selectors, services
-from interview_rt.interviews.db import answer_db, candidate_db
+from interview_rt.interviews import selectors, services
 from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
-from interview_rt.interviews.worker import ensure_inprocess_worker
+from interview_rt.interviews.events import session_group
+from interview_rt.runtime import answer_db, candidate_db
 
 from .protocol import error_frame, parse
 
@@ -40,7 +40,6 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         return self.session_id
 
     async def connect(self) -> None:
-        ensure_inprocess_worker()
         # Accept first: the handshake must not wait on the database (daphne drops handshakes
         # that take longer than its connect timeout), and browsers only see 44xx close codes
         # on an accepted socket.
@@ -55,7 +54,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=exc.close_code)
             return
         self.session_id = connection.session_id
-        self.group = events.session_group(self.session_id)
+        self.group = session_group(self.session_id)
         # Frames committed from here on reach this socket by the group; anything older is in
         # the snapshot or the replay, and _deliver skips what this socket already sent.
         await self.channel_layer.group_add(self.group, self.channel_name)

@@ -6,7 +6,7 @@ from typing import Any
 
 from channels.consumer import AsyncConsumer
 
-from interview_rt.interviews.worker import AIWorker
+from interview_rt.runtime import AIWorker, runtime
 
 
 class AIWorkerConsumer(AsyncConsumer):
@@ -14,5 +14,5 @@ class AIWorkerConsumer(AsyncConsumer):
 
     async def ai_job(self, message: dict[str, Any]) -> None:
         if AIWorkerConsumer.worker is None:
-            AIWorkerConsumer.worker = AIWorker()
+            AIWorkerConsumer.worker = AIWorker(runtime)
         await AIWorkerConsumer.worker.handle(message)

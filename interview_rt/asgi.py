@@ -22,7 +22,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from consumers.routing import channel_routes, websocket_urlpatterns  # noqa: E402
-from interview_rt.interviews.worker import ensure_inprocess_worker  # noqa: E402
+from interview_rt import runtime  # noqa: E402
 
 
 class TokenSocketOriginValidator(OriginValidator):
@@ -42,16 +42,15 @@ def allowed_origins() -> list[str]:
     return hosts
 
 
-async def http_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    # The embedded default runs the background service in this process; start it on first use.
-    ensure_inprocess_worker()
-    await django_asgi_app(scope, receive, send)
-
-
 application = ProtocolTypeRouter(
     {
-        "http": http_app,
+        "http": django_asgi_app,
+        "lifespan": runtime.lifespan_app,
         "websocket": TokenSocketOriginValidator(URLRouter(websocket_urlpatterns), allowed_origins()),
         "channel": ChannelNameRouter(channel_routes),
     }
 )
+
+# The server runtime (database lanes, publish step, the in-process AI worker and the grading
+# model's warm-up) starts with the server's loop, not on the first request or socket.
+runtime.install()

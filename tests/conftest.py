@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
+import inspect
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
@@ -14,8 +14,9 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 
 from ai_service.providers import embedded
-from interview_rt.interviews import ai, events, links, services, worker
+from interview_rt.interviews import ai, links, services
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSession, InterviewInvitation
+from interview_rt.runtime import runtime
 
 
 @pytest.fixture(autouse=True)
@@ -27,21 +28,13 @@ def fresh_channel_layer() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-async def stop_inprocess_worker() -> AsyncIterator[None]:
+async def server_runtime(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """What the ASGI server does for a process, per test loop: start the runtime (publish step,
+    in-process worker) for async tests, and stop it, bounded, afterwards."""
+    if inspect.iscoroutinefunction(getattr(request.node, "function", None)):
+        await runtime.start()
     yield
-    task = worker._inprocess
-    # Cancel until it is done, bounded: a test must never hang on teardown.
-    for _ in range(50):
-        if task is None or task.done():
-            break
-        task.cancel()
-        await asyncio.wait([task], timeout=0.1)
-    worker._inprocess = None
-    worker._inprocess_loop = None
-    sender = events._sender
-    if sender is not None and not sender.done():
-        sender.cancel()
-    events._loop = events._outbox = events._sender = None
+    await runtime.stop(timeout=5)
     ai.reset()
 
 
@@ -78,30 +71,6 @@ def expired(invitation: InterviewInvitation) -> None:
     invitation.save(update_fields=["expires_at"])
 
 
-class _InflightPushes:
-    """Counts calls in flight through interview_rt.interviews.events.async_to_sync: the pushes
-    (group_send) and nudges (layer.send) that worker threads make after a commit."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.count = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, fn: Any) -> Any:
-        inner = self.real(fn)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self.lock:
-                self.count += 1
-            try:
-                return inner(*args, **kwargs)
-            finally:
-                with self.lock:
-                    self.count -= 1
-
-        return call
-
-
 def _background_work_left() -> bool:
     if AIInterviewResponse.objects.filter(evaluation_status="pending").exists():
         return True
@@ -111,22 +80,17 @@ def _background_work_left() -> bool:
 
 
 @pytest.fixture
-async def background_work_settles(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
-    """Let the in-process worker finish what a test started before the test's event loop closes.
-
-    Otherwise a worker thread that commits just as the test ends calls async_to_sync() towards the
-    closing loop and waits forever; it is asgiref's single thread-sensitive executor, so every later
-    database_sync_to_async() in the process hangs behind it (tests/conftest.py cancels the worker
-    task but cannot stop its thread)."""
-    pushes = _InflightPushes(events.async_to_sync)
-    monkeypatch.setattr(events, "async_to_sync", pushes)
+async def background_work_settles() -> AsyncIterator[None]:
+    """Let the in-process worker finish what a test started before the runtime stops, so a test
+    that checks rows afterwards sees them settled (bounded: a stuck job fails the test's own
+    assertions, never hangs the suite)."""
     yield
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     quiet = 0
     while quiet < 3 and time.monotonic() < deadline:
-        busy = pushes.count > 0 or await database_sync_to_async(_background_work_left)()
+        busy = await database_sync_to_async(_background_work_left)()
         quiet = 0 if busy else quiet + 1
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

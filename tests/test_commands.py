@@ -106,7 +106,7 @@ def test_non_numeric_question_count_is_command_error() -> None:
 
 
 def test_too_short_time_limit_is_command_error() -> None:
-    with pytest.raises(CommandError, match="time limit"):
+    with pytest.raises(CommandError, match="time_limit_seconds"):
         create("--time-limit", "5")
 
 

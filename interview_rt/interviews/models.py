@@ -7,44 +7,21 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from .constants import (
+    DEFAULT_QUESTION_COUNT,
+    DEFAULT_TIME_LIMIT_SECONDS,
+    DIFFICULTIES,
+    INTERVIEW_TYPES,
+    MAX_PLANNED_QUESTIONS,
+    EvaluationStatus,
+    FeedbackMode,
+    Recommendation,
+    Status,
+    choices,
+)
 
-class InterviewType(models.TextChoices):
-    TECHNICAL = "technical"
-    BEHAVIORAL = "behavioral"
-    MIXED = "mixed"
-
-
-class Difficulty(models.TextChoices):
-    EASY = "easy"
-    MEDIUM = "medium"
-    HARD = "hard"
-
-
-class FeedbackMode(models.TextChoices):
-    IMMEDIATE = "immediate"
-    END = "end"
-
-
-class SessionStatus(models.TextChoices):
-    CREATED = "created"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    ABANDONED = "abandoned"
-    EXPIRED = "expired"
-
-
-class EvaluationStatus(models.TextChoices):
-    PENDING = "pending"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class Recommendation(models.TextChoices):
-    STRONG_HIRE = "strong_hire"
-    HIRE = "hire"
-    MAYBE = "maybe"
-    NO_HIRE = "no_hire"
-    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+# Kept importable from here for code that reads the vocabulary next to the rows.
+__all__ = ["EvaluationStatus", "FeedbackMode", "Recommendation", "Status"]
 
 
 class Job(models.Model):
@@ -73,11 +50,11 @@ class InterviewInvitation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="invitations")
     job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="invitations")
-    interview_type = models.CharField(max_length=20, choices=InterviewType.choices, default=InterviewType.TECHNICAL)
-    difficulty = models.CharField(max_length=10, choices=Difficulty.choices, default=Difficulty.MEDIUM)
-    question_count = models.PositiveSmallIntegerField(default=5)
-    time_limit_seconds = models.PositiveIntegerField(default=300)
-    feedback_mode = models.CharField(max_length=10, choices=FeedbackMode.choices, default=FeedbackMode.IMMEDIATE)
+    interview_type = models.CharField(max_length=20, choices=choices(INTERVIEW_TYPES), default="technical")
+    difficulty = models.CharField(max_length=10, choices=choices(DIFFICULTIES), default="medium")
+    question_count = models.PositiveSmallIntegerField(default=DEFAULT_QUESTION_COUNT)
+    time_limit_seconds = models.PositiveIntegerField(default=DEFAULT_TIME_LIMIT_SECONDS)
+    feedback_mode = models.CharField(max_length=10, choices=choices(FeedbackMode), default=FeedbackMode.IMMEDIATE)
     expires_at = models.DateTimeField()
     revoked = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -85,7 +62,7 @@ class InterviewInvitation(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(question_count__gte=1, question_count__lte=50),
+                condition=models.Q(question_count__gte=1, question_count__lte=MAX_PLANNED_QUESTIONS),
                 name="invitation_question_count_range",
             ),
         ]
@@ -98,7 +75,7 @@ class AIInterviewSession(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # One session per invitation: opening the link again returns the same session.
     invitation = models.OneToOneField(InterviewInvitation, on_delete=models.CASCADE, related_name="session")
-    status = models.CharField(max_length=20, choices=SessionStatus.choices, default=SessionStatus.CREATED)
+    status = models.CharField(max_length=20, choices=choices(Status), default=Status.CREATED)
     question_count = models.PositiveSmallIntegerField()
     questions_ready = models.BooleanField(default=False)
     # Planned questions plus follow-ups inserted so far.
@@ -132,7 +109,7 @@ class AIInterviewQuestion(models.Model):
     text = models.TextField()
     question_type = models.CharField(max_length=20)
     competency = models.CharField(max_length=100, blank=True)
-    difficulty = models.CharField(max_length=10, choices=Difficulty.choices)
+    difficulty = models.CharField(max_length=10, choices=choices(DIFFICULTIES))
     # Never sent to the candidate.
     reference_answer = models.TextField(blank=True)
     key_points = models.JSONField(default=list, blank=True)
@@ -163,7 +140,7 @@ class AIInterviewResponse(models.Model):
     is_late = models.BooleanField(default=False)
 
     evaluation_status = models.CharField(
-        max_length=10, choices=EvaluationStatus.choices, default=EvaluationStatus.PENDING
+        max_length=10, choices=choices(EvaluationStatus), default=EvaluationStatus.PENDING
     )
     score = models.FloatField(null=True, blank=True)
     insufficient_evidence = models.BooleanField(default=False)
@@ -205,7 +182,7 @@ class AIInterviewResult(models.Model):
     session = models.OneToOneField(AIInterviewSession, on_delete=models.CASCADE, related_name="result")
     overall_score = models.FloatField(null=True, blank=True)
     competency_scores = models.JSONField(default=dict, blank=True)
-    recommendation = models.CharField(max_length=30, choices=Recommendation.choices)
+    recommendation = models.CharField(max_length=30, choices=choices(Recommendation))
     summary = models.TextField(blank=True)
     strengths = models.JSONField(default=list, blank=True)
     weaknesses = models.JSONField(default=list, blank=True)
@@ -215,7 +192,7 @@ class AIInterviewResult(models.Model):
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     human_score = models.FloatField(null=True, blank=True)
     review_notes = models.TextField(blank=True)
-    final_decision = models.CharField(max_length=30, choices=Recommendation.choices, blank=True)
+    final_decision = models.CharField(max_length=30, choices=choices(Recommendation), blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -10,9 +10,10 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import events
+from . import rows
+from .constants import EvaluationStatus, Status
 from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, SessionFrame
-from .services import Id, _state  # _state: the one place that maps rows to the pure state
+from .rows import Id
 
 REPLAY_LIMIT = 500
 
@@ -37,7 +38,7 @@ def session_snapshot(*, session_id: Id) -> dict[str, Any]:
     """The whole state a client needs, current as of `seq` (frames after it follow as pushes).
     Exact only under the session row lock (services.session_connect / session_sync take it)."""
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
-    st = _state(session)
+    st = rows.state_of(session)
     question = current_question(session)
     inv = session.invitation
     snapshot: dict[str, Any] = {
@@ -56,12 +57,12 @@ def session_snapshot(*, session_id: Id) -> dict[str, Any]:
             "job_title": inv.job.title,
             "candidate_name": inv.candidate.name,
             "expires_at": inv.expires_at.isoformat(),
-            "current_question": events.question_payload(question) if question else None,
+            "current_question": rows.question_payload(question) if question else None,
         },
     }
     result = AIInterviewResult.objects.filter(session=session).first()
     if result is not None:
-        snapshot["session"]["result"] = events.result_payload(result)
+        snapshot["session"]["result"] = rows.result_payload(result)
     return snapshot
 
 
@@ -79,12 +80,12 @@ def pending_work(*, older_than: float = 0.0) -> tuple[list[str], list[str]]:
     settled = now - timedelta(seconds=older_than)
     sessions = (
         AIInterviewSession.objects.filter(questions_ready=False, created_at__lte=settled)
-        .exclude(status__in=("completed", "expired"))
+        .exclude(status__in=(Status.COMPLETED, Status.EXPIRED))
         .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
     )
-    responses = AIInterviewResponse.objects.filter(evaluation_status="pending", received_at__lte=settled).filter(
-        Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale)
-    )
+    responses = AIInterviewResponse.objects.filter(
+        evaluation_status=EvaluationStatus.PENDING, received_at__lte=settled
+    ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
     return (
         [str(pk) for pk in sessions.values_list("pk", flat=True)[:200]],
         [str(pk) for pk in responses.order_by("received_at").values_list("pk", flat=True)[:500]],
@@ -95,41 +96,7 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
     """Everything a reviewer sees: result, human review, each answer with its provenance."""
     result = AIInterviewResult.objects.filter(session=session).first()
     inv = session.invitation
-    answers = []
-    for r in AIInterviewResponse.objects.filter(session=session).select_related("question").order_by("question__order"):
-        answers.append(
-            {
-                "question_id": str(r.question_id),
-                "order": r.question.order,
-                "question": r.question.text,
-                "competency": r.question.competency,
-                "follow_up_of": str(r.question.follow_up_of_id) if r.question.follow_up_of_id else None,
-                "question_provenance": r.question.provenance,
-                "response_id": str(r.id),
-                "client_id": r.client_id,
-                "response_text": r.response_text,
-                "received_at": r.received_at.isoformat(),
-                "time_taken_seconds": r.time_taken_seconds,
-                "late": r.is_late,
-                "evaluation_status": r.evaluation_status,
-                "score": r.score,
-                "insufficient_evidence": r.insufficient_evidence,
-                "feedback": r.feedback,
-                "strengths": r.strengths,
-                "improvements": r.improvements,
-                "covered_key_points": r.covered_key_points,
-                "missed_key_points": r.missed_key_points,
-                "provenance": {
-                    "provider": r.provider,
-                    "model_name": r.model_name,
-                    "model_version": r.model_version,
-                    "rubric_version": r.rubric_version,
-                    "latency_ms": r.evaluation_latency_ms,
-                    "fallback_used": r.fallback_used,
-                    "error_kind": r.error_kind,
-                },
-            }
-        )
+    answers = [rows.answer_detail(r) for r in rows.answers_of(session)]
     return {
         "session_id": str(session.id),
         "status": session.status,
@@ -139,7 +106,7 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
         "completed_at": session.completed_at.isoformat() if session.completed_at else None,
         "result": (
             {
-                **events.result_payload(result),
+                **rows.result_payload(result),
                 "human_review": {
                     "reviewer": result.reviewer.get_username() if result.reviewer else None,
                     "human_score": result.human_score,

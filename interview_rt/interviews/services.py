@@ -1,6 +1,7 @@
 """Writes. Every interface (socket consumer, REST view, worker, management command) goes through
-these keyword-only functions: load -> state transition (state.py) -> persist -> log frames and
-enqueue AI work after commit (events.py).
+these keyword-only functions: load -> state transition (state.py) -> persist (rows.py) -> log
+frames. A service returns what it emitted (an `events.Emitted`: logged frames and AI jobs); the
+caller publishes it once the service returned, i.e. after commit (`interview_rt.runtime`).
 """
 
 from __future__ import annotations
@@ -20,30 +21,40 @@ from django.utils import timezone
 
 from ai_service.types import Evaluation, GeneratedQuestion, InterviewContext
 
-from . import events, links, scoring, state
+from . import links, rows, scoring, selectors, state
+from .constants import (
+    CLIENT_ID_PATTERN,
+    DIFFICULTIES,
+    INTERVIEW_TYPES,
+    MAX_ANSWER_CHARS,
+    MAX_EVALUATION_ATTEMPTS,
+    MAX_FOLLOW_UP_CHARS,
+    MAX_PLANNED_QUESTIONS,
+    MAX_TIME_LIMIT_SECONDS,
+    MIN_TIME_LIMIT_SECONDS,
+    RESPONSE_TYPES,
+    EvaluationStatus,
+    FeedbackMode,
+)
 from .errors import ErrorCode, InterviewError
+from .events import EVALUATE, GENERATE, Emitted, Frame, append
 from .models import (
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
     Candidate,
-    EvaluationStatus,
     InterviewInvitation,
     Job,
     SessionFrame,
 )
+from .rows import Id, locked, parse_uuid, state_of
 
 T = TypeVar("T")
 
-# Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
-Id = uuid.UUID | str
+__all__ = ["MAX_EVALUATION_ATTEMPTS", "Emitted", "Id"]
 
-MAX_ANSWER_CHARS = 20_000
-CLIENT_ID_RE = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
-RESPONSE_TYPES = ("text", "code", "audio_transcript")
-# An evaluation that failed this many times is stored as failed so the interview can finish.
-MAX_EVALUATION_ATTEMPTS = 3
+CLIENT_ID_RE = re.compile(CLIENT_ID_PATTERN)
 
 
 # --- invitations -----------------------------------------------------------------------------
@@ -63,16 +74,24 @@ def invitation_create(
     feedback_mode: str = "immediate",
     expires_in: timedelta | None = None,
 ) -> InterviewInvitation:
-    if not 1 <= question_count <= 20:
-        raise InterviewError(ErrorCode.INVALID_FIELD, "question_count must be between 1 and 20", field="question_count")
-    if interview_type not in ("technical", "behavioral", "mixed"):
+    if not 1 <= question_count <= MAX_PLANNED_QUESTIONS:
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD,
+            f"question_count must be between 1 and {MAX_PLANNED_QUESTIONS}",
+            field="question_count",
+        )
+    if interview_type not in INTERVIEW_TYPES:
         raise InterviewError(ErrorCode.INVALID_FIELD, "unknown interview type", field="interview_type")
-    if difficulty not in ("easy", "medium", "hard"):
+    if difficulty not in DIFFICULTIES:
         raise InterviewError(ErrorCode.INVALID_FIELD, "unknown difficulty", field="difficulty")
-    if feedback_mode not in ("immediate", "end"):
+    if feedback_mode not in tuple(FeedbackMode):
         raise InterviewError(ErrorCode.INVALID_FIELD, "unknown feedback mode", field="feedback_mode")
-    if time_limit_seconds < 10:
-        raise InterviewError(ErrorCode.INVALID_FIELD, "time limit must be at least 10 s", field="time_limit_seconds")
+    if not MIN_TIME_LIMIT_SECONDS <= time_limit_seconds <= MAX_TIME_LIMIT_SECONDS:
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD,
+            f"time_limit_seconds must be between {MIN_TIME_LIMIT_SECONDS} and {MAX_TIME_LIMIT_SECONDS}",
+            field="time_limit_seconds",
+        )
     expires_in = expires_in or timedelta(days=settings.INTERVIEW_LINK_DEFAULT_DAYS)
     with transaction.atomic():
         job, _ = Job.objects.get_or_create(
@@ -93,86 +112,7 @@ def invitation_create(
         )
 
 
-# --- state <-> rows ----------------------------------------------------------------------------
-
-
-def _locked(session_id: object) -> AIInterviewSession:
-    try:
-        return (
-            AIInterviewSession.objects.select_for_update()
-            .select_related("invitation")
-            .get(pk=_uuid(session_id, "session_id"))
-        )
-    except AIInterviewSession.DoesNotExist:
-        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404) from None
-
-
-def _uuid(value: object, name: str) -> uuid.UUID:
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be a UUID", field=name) from None
-
-
-def _current_asked(session: AIInterviewSession) -> bool:
-    return AIInterviewQuestion.objects.filter(
-        session=session, order=session.current_index, asked_at__isnull=False
-    ).exists()
-
-
-def _state(session: AIInterviewSession, *, current: AIInterviewQuestion | None = None) -> state.SessionState:
-    """The pure state of a session row. `current`, when it is the question at current_index,
-    saves the query for whether it was asked."""
-    if current is not None and current.session_id == session.pk and current.order == session.current_index:
-        current_asked = current.asked_at is not None
-    else:
-        current_asked = _current_asked(session)
-    return state.SessionState(
-        status=state.Status(session.status),
-        question_count=session.question_count,
-        questions_ready=session.questions_ready,
-        current_index=session.current_index,
-        current_asked=current_asked,
-        answered=session.answered_count,
-        evaluated=session.evaluated_count,
-        feedback_mode=session.invitation.feedback_mode,
-        expires_at=session.invitation.expires_at,
-    )
-
-
-SESSION_FIELDS = [
-    "status",
-    "question_count",
-    "questions_ready",
-    "current_index",
-    "answered_count",
-    "evaluated_count",
-    "started_at",
-    "completed_at",
-    "last_activity_at",
-    "last_seq",
-]
-
-
-def _apply(session: AIInterviewSession, new: state.SessionState, now: datetime) -> None:
-    """Copy a new state onto the row in memory; `_save` writes it (with last_seq) once at the end."""
-    if new.status == state.Status.IN_PROGRESS and session.started_at is None:
-        session.started_at = now
-    if new.status == state.Status.COMPLETED and session.completed_at is None:
-        session.completed_at = now
-    session.status = new.status.value
-    session.question_count = new.question_count
-    session.questions_ready = new.questions_ready
-    session.current_index = new.current_index
-    session.answered_count = new.answered
-    session.evaluated_count = new.evaluated
-    session.last_activity_at = now
-
-
-def _save(session: AIInterviewSession) -> None:
-    session.save(update_fields=SESSION_FIELDS)
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def _transition_error(exc: state.TransitionError) -> InterviewError:
@@ -180,40 +120,47 @@ def _transition_error(exc: state.TransitionError) -> InterviewError:
     return InterviewError(exc.code, exc.message, status=status)
 
 
-def _ask(session: AIInterviewSession, index: int, now: datetime) -> events.Frame:
+def _ask(session: AIInterviewSession, index: int, now: datetime, out: Emitted) -> Frame:
     question = AIInterviewQuestion.objects.get(session=session, order=index)
     question.asked_at = now
     question.save(update_fields=["asked_at"])
-    return events.append(session, "question.asked", {"question": events.question_payload(question)})
+    return append(session, "question.asked", {"question": rows.question_payload(question)}, out)
 
 
 def _expire_if_due(session: AIInterviewSession, now: datetime) -> None:
-    current = _state(session)
+    current = state_of(session)
     expired = state.expire(current, now)
     if expired.status != current.status:
-        _apply(session, expired, now)
-        _save(session)
+        rows.apply(session, expired, now)
+        rows.save(session)
 
 
 # --- sessions ----------------------------------------------------------------------------------
 
 
-def session_open(*, token: str) -> AIInterviewSession:
+@dataclass(frozen=True)
+class Opened:
+    session: AIInterviewSession
+    emitted: Emitted
+
+
+def session_open(*, token: str) -> Opened:
     """Opening a link creates its session once; opening it again returns the same session."""
     now = timezone.now()
     invitation = links.read_token(token, now=now)
     session = AIInterviewSession.objects.filter(invitation=invitation).first()
     if session is not None:
-        return session
+        return Opened(session, Emitted())
+    out = Emitted()
     try:
         with transaction.atomic():
             session = AIInterviewSession.objects.create(
                 invitation=invitation, question_count=invitation.question_count, last_activity_at=now
             )
-            events.enqueue_job("generate", session.pk)
-            return session
+            out.job(GENERATE, session.pk)
+            return Opened(session, out)
     except IntegrityError:  # a concurrent open won the race: same session for both
-        return AIInterviewSession.objects.get(invitation=invitation)
+        return Opened(AIInterviewSession.objects.get(invitation=invitation), Emitted())
 
 
 def _expiring(fn: Callable[..., T]) -> Callable[..., T]:
@@ -227,75 +174,75 @@ def _expiring(fn: Callable[..., T]) -> Callable[..., T]:
         except InterviewError as exc:
             if exc.code == ErrorCode.SESSION_EXPIRED:
                 with transaction.atomic():
-                    _expire_if_due(_locked(session_id), timezone.now())
+                    _expire_if_due(locked(session_id), timezone.now())
             raise
 
     return wrapper
 
 
 @_expiring
-def session_start(*, session_id: Id) -> AIInterviewSession:
+def session_start(*, session_id: Id) -> Emitted:
     now = timezone.now()
+    out = Emitted()
     with transaction.atomic():
-        session = _locked(session_id)
+        session = locked(session_id)
         try:
-            new, decision = state.start(_state(session), now)
+            new, decision = state.start(state_of(session), now)
         except state.TransitionError as exc:
             if exc.code == "interview_completed":
-                return session
+                return out
             raise _transition_error(exc) from None
-        _apply(session, new, now)
+        rows.apply(session, new, now)
         if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now)
-        _save(session)
-        return session
+            _ask(session, decision.ask_index, now, out)
+        rows.save(session)
+    return out
 
 
 @dataclass(frozen=True)
 class Connection:
     session_id: str
     snapshot: dict[str, Any]
-    missed: list[events.Frame]
+    missed: list[Frame]
     start_error: InterviewError | None = None
+    emitted: Emitted = field(default_factory=Emitted)
 
 
 def session_connect(*, token: str, last_seq: int | None) -> Connection:
     """Everything a socket does on connect, in one trip to the database thread: open the link,
     start or resume the session, take the snapshot and the frames after `last_seq`."""
-    from . import selectors  # selectors reads rows through _state, defined here
-
-    session = session_open(token=token)
+    opened = session_open(token=token)
+    out = opened.emitted
     start_error = None
     try:
-        session_start(session_id=session.pk)
+        out.extend(session_start(session_id=opened.session.pk))
     except InterviewError as exc:
         start_error = exc
     with transaction.atomic():
         # Under the session lock no frame can be appended, so the snapshot is exactly "as of seq".
-        _locked(session.pk)
-        snapshot = selectors.session_snapshot(session_id=session.pk)
-        missed = selectors.frames_after(session_id=session.pk, seq=last_seq) if last_seq is not None else []
-    return Connection(str(session.pk), snapshot, missed, start_error)
+        locked(opened.session.pk)
+        snapshot = selectors.session_snapshot(session_id=opened.session.pk)
+        missed = selectors.frames_after(session_id=opened.session.pk, seq=last_seq) if last_seq is not None else []
+    return Connection(str(opened.session.pk), snapshot, missed, start_error, out)
 
 
 def session_sync(*, session_id: Id) -> dict[str, Any]:
     """A snapshot exactly as of its seq (taken under the session lock)."""
-    from . import selectors
-
     with transaction.atomic():
-        _locked(session_id)
+        locked(session_id)
         return selectors.session_snapshot(session_id=session_id)
 
 
-def session_leave(*, session_id: Id) -> None:
+def session_leave(*, session_id: Id) -> Emitted:
     now = timezone.now()
     with transaction.atomic():
-        session = _locked(session_id)
-        current = _state(session)
+        session = locked(session_id)
+        current = state_of(session)
         new = state.leave(current)
         if new.status != current.status:
-            _apply(session, new, now)
-            _save(session)
+            rows.apply(session, new, now)
+            rows.save(session)
+    return Emitted()
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -306,7 +253,8 @@ class AnswerReceipt:
     response_id: uuid.UUID
     duplicate: bool
     # Frames that answer this submission: the ack, plus the feedback for a duplicate if it exists.
-    frames: list[events.Frame] = field(default_factory=list)
+    frames: list[Frame]
+    emitted: Emitted = field(default_factory=Emitted)
 
 
 def _validate_answer(client_id: object, text: object, response_type: object) -> tuple[str, str, str]:
@@ -327,11 +275,11 @@ def _validate_answer(client_id: object, text: object, response_type: object) -> 
     return client_id, text, response_type
 
 
-def _frames_for_answer(session: AIInterviewSession, client_id: str) -> list[events.Frame]:
-    rows = SessionFrame.objects.filter(
+def _frames_for_answer(session: AIInterviewSession, client_id: str) -> list[Frame]:
+    logged = SessionFrame.objects.filter(
         session=session, type__in=("answer.accepted", "answer.feedback"), payload__client_id=client_id
     ).order_by("seq")
-    return [row.payload for row in rows]
+    return [row.payload for row in logged]
 
 
 @_expiring
@@ -346,10 +294,11 @@ def answer_submit(
 ) -> AnswerReceipt:
     """Store an answer, then acknowledge it. The same client_id again returns the same receipt."""
     client_id, text, response_type = _validate_answer(client_id, text, response_type)
-    question_uuid = _uuid(question_id, "question_id")
+    question_uuid = parse_uuid(question_id, "question_id")
     now = timezone.now()
+    out = Emitted()
     with transaction.atomic():
-        session = _locked(session_id)
+        session = locked(session_id)
         existing = AIInterviewResponse.objects.filter(session=session, client_id=client_id).first()
         if existing is not None:
             return AnswerReceipt(existing.id, True, _frames_for_answer(session, client_id))
@@ -360,7 +309,7 @@ def answer_submit(
             )
         try:
             new, decision = state.answer(
-                _state(session, current=question),
+                state_of(session, current=question),
                 question_index=question.order,
                 now=now,
                 asked_at=question.asked_at,
@@ -380,13 +329,13 @@ def answer_submit(
             time_taken_seconds=(now - question.asked_at).total_seconds() if question.asked_at else None,
             is_late=decision.late,
         )
-        _apply(session, new, now)
-        ack = events.append(session, "answer.accepted", events.ack_payload(response))
+        rows.apply(session, new, now)
+        ack = append(session, "answer.accepted", rows.ack_payload(response), out)
         if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now)
-        _save(session)
-        events.enqueue_job("evaluate", response.pk)
-        return AnswerReceipt(response.id, False, [ack])
+            _ask(session, decision.ask_index, now, out)
+        rows.save(session)
+        out.job(EVALUATE, response.pk)
+    return AnswerReceipt(response.id, False, [ack], out)
 
 
 # --- background work: questions ----------------------------------------------------------------
@@ -399,7 +348,7 @@ def generation_claim(*, session_id: Id) -> InterviewContext | None:
     stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
     claimed = (
         AIInterviewSession.objects.filter(pk=session_id, questions_ready=False)
-        .exclude(status__in=("completed", "expired"))
+        .exclude(status__in=(state.Status.COMPLETED, state.Status.EXPIRED))
         .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
         .update(generation_claimed_at=now)
     )
@@ -419,13 +368,14 @@ def generation_claim(*, session_id: Id) -> InterviewContext | None:
     )
 
 
-def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], provenance: dict[str, Any]) -> bool:
+def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], provenance: dict[str, Any]) -> Emitted:
     """Persist generated questions once; a second call for the same session changes nothing."""
     now = timezone.now()
+    out = Emitted()
     with transaction.atomic():
-        session = _locked(session_id)
+        session = locked(session_id)
         if session.questions_ready:
-            return False
+            return out
         if len(questions) < session.question_count:
             raise InterviewError(ErrorCode.QUESTIONS_NOT_READY, "the provider returned too few questions")
         limit = session.invitation.time_limit_seconds
@@ -446,12 +396,12 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
                 for i, q in enumerate(questions[: session.question_count])
             ]
         )
-        new, decision = state.questions_generated(_state(session))
-        _apply(session, new, now)
+        new, decision = state.questions_generated(state_of(session))
+        rows.apply(session, new, now)
         if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now)
-        _save(session)
-        return True
+            _ask(session, decision.ask_index, now, out)
+        rows.save(session)
+    return out
 
 
 def generation_failed(*, session_id: Id, error: str) -> None:
@@ -473,6 +423,10 @@ class EvaluationJob:
     key_points: tuple[str, ...]
     competency: str
     attempts: int
+
+    @property
+    def last_attempt(self) -> bool:
+        return self.attempts >= MAX_EVALUATION_ATTEMPTS
 
 
 def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
@@ -507,74 +461,45 @@ def evaluation_release(*, response_id: Id) -> None:
     )
 
 
-def _covered_json(evaluation: Evaluation) -> list[dict[str, Any]]:
-    return [
-        {"point": m.point, "evidence": m.evidence, "similarity": round(float(m.similarity), 4)}
-        for m in evaluation.covered_key_points
-    ]
-
-
-def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_kind: str = "") -> bool:
+def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_kind: str = "") -> Emitted:
     """Store an evaluation (or a final failure when `evaluation` is None) exactly once, then push
-    feedback / the next question / the result as the state machine decides."""
+    feedback / the next question / the result as the state machine decides. Nothing is emitted
+    when another worker stored it first."""
     now = timezone.now()
+    out = Emitted()
     with transaction.atomic():
         session = (
             AIInterviewSession.objects.select_for_update()
             .select_related("invitation")
-            .filter(responses__pk=_uuid(response_id, "response_id"))
+            .filter(responses__pk=parse_uuid(response_id, "response_id"))
             .first()
         )
         if session is None:
-            return False
+            return out
         # Read under the session lock: a concurrent store of the same answer is seen here.
         response = AIInterviewResponse.objects.select_related("question").get(pk=response_id)
         if response.evaluation_status != EvaluationStatus.PENDING:
-            return False  # another worker finished first
-        if evaluation is not None:
-            score = evaluation.score
-            if score is not None:
-                score = round(min(10.0, max(0.0, float(score))), 2)
-            p = evaluation.provenance
-            response.evaluation_status = EvaluationStatus.DONE
-            response.score = score
-            response.insufficient_evidence = evaluation.insufficient_evidence or score is None
-            response.feedback = evaluation.feedback
-            response.strengths = list(evaluation.strengths)
-            response.improvements = list(evaluation.improvements)
-            response.covered_key_points = _covered_json(evaluation)
-            response.missed_key_points = list(evaluation.missed_key_points)
-            response.provider = p.provider
-            response.model_name = p.model_name
-            response.model_version = p.model_version
-            response.rubric_version = p.rubric_version
-            response.evaluation_latency_ms = p.latency_ms
-            response.fallback_used = p.fallback_used
-            response.error_kind = p.error_kind
-            response.evaluation_details = dict(p.details)
-        else:
-            response.evaluation_status = EvaluationStatus.FAILED
-            response.insufficient_evidence = True
-            response.feedback = "This answer could not be graded automatically; a reviewer will grade it."
-            response.error_kind = error_kind or "failed"
-        response.evaluated_at = now
-        response.save()
-        current = _state(session)
+            return out
+        rows.store_evaluation(response, evaluation, error_kind, now)
+        current = state_of(session)
         follow_up = _follow_up_text(response, evaluation, current)
         new, decision = state.evaluation_recorded(current, follow_up=bool(follow_up))
-        _apply(session, new, now)
+        rows.apply(session, new, now)
         if decision.insert_follow_up_at is not None:
             _insert_follow_up(session, response, follow_up, decision.insert_follow_up_at)
-        if session.invitation.feedback_mode == "immediate":
-            events.append(
-                session, "answer.feedback", {**events.feedback_payload(response), "follow_up_next": bool(follow_up)}
+        if session.invitation.feedback_mode == FeedbackMode.IMMEDIATE:
+            append(
+                session,
+                "answer.feedback",
+                {**rows.feedback_payload(response), "follow_up_next": bool(follow_up)},
+                out,
             )
         if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now)
+            _ask(session, decision.ask_index, now, out)
         if decision.complete:
-            _complete(session)
-        _save(session)
-        return True
+            _complete(session, out)
+        rows.save(session)
+    return out
 
 
 def _follow_up_text(response: AIInterviewResponse, evaluation: Evaluation | None, current: state.SessionState) -> str:
@@ -586,7 +511,7 @@ def _follow_up_text(response: AIInterviewResponse, evaluation: Evaluation | None
     root_id = response.question.follow_up_of_id or response.question.id
     if AIInterviewQuestion.objects.filter(follow_up_of_id=root_id).count() >= limit:
         return ""
-    return text[:2000]
+    return text[:MAX_FOLLOW_UP_CHARS]
 
 
 def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse, text: str, at: int) -> None:
@@ -613,10 +538,8 @@ def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse
     )
 
 
-def _complete(session: AIInterviewSession) -> AIInterviewResult:
-    responses = list(
-        AIInterviewResponse.objects.filter(session=session).select_related("question").order_by("question__order")
-    )
+def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
+    answers = rows.answers_of(session)
     summary = scoring.summarize(
         [
             scoring.ScoredAnswer(
@@ -625,7 +548,7 @@ def _complete(session: AIInterviewSession) -> AIInterviewResult:
                 strengths=tuple(r.strengths),
                 improvements=tuple(r.improvements),
             )
-            for r in responses
+            for r in answers
         ]
     )
     result, _ = AIInterviewResult.objects.update_or_create(
@@ -640,45 +563,29 @@ def _complete(session: AIInterviewSession) -> AIInterviewResult:
             "insufficient_evidence_count": summary.insufficient_evidence_count,
         },
     )
-    events.append(
+    append(
         session,
         "interview.completed",
-        {
-            "result": events.result_payload(result),
-            "answers": [
-                {"question_id": str(r.question_id), "order": r.question.order, **_answer_summary(r)} for r in responses
-            ],
-        },
+        {"result": rows.result_payload(result), "answers": [rows.answer_summary(r) for r in answers]},
+        out,
     )
     return result
 
 
-def _answer_summary(r: AIInterviewResponse) -> dict[str, Any]:
-    return {
-        "score": r.score,
-        "insufficient_evidence": r.insufficient_evidence,
-        "feedback": r.feedback,
-        "strengths": r.strengths,
-        "improvements": r.improvements,
-        "late": r.is_late,
-    }
-
-
-def session_request_complete(*, session_id: Id) -> AIInterviewSession:
+def session_request_complete(*, session_id: Id) -> None:
     """REST `complete`: refuses while questions are unanswered; the result follows evaluation."""
     with transaction.atomic():
-        session = _locked(session_id)
+        session = locked(session_id)
         try:
-            state.request_completion(_state(session))
+            state.request_completion(state_of(session))
         except state.TransitionError as exc:
             raise _transition_error(exc) from None
-        return session
 
 
 def result_review(
     *, session_id: Id, reviewer: Any, human_score: float | None, notes: str, final_decision: str
 ) -> AIInterviewResult:
-    result = AIInterviewResult.objects.filter(session_id=_uuid(session_id, "session_id")).first()
+    result = AIInterviewResult.objects.filter(session_id=parse_uuid(session_id, "session_id")).first()
     if result is None:
         raise InterviewError(ErrorCode.NOT_FOUND, "This session has no result yet.", status=404)
     result.reviewer = reviewer

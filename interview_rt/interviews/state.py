@@ -14,13 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from .constants import MAX_QUESTIONS, FeedbackMode, Status
 
-class Status(StrEnum):
-    CREATED = "created"
-    IN_PROGRESS = "in_progress"
-    COMPLETED = "completed"
-    ABANDONED = "abandoned"
-    EXPIRED = "expired"
+__all__ = ["MAX_QUESTIONS", "Awaiting", "Decision", "SessionState", "Status", "TransitionError"]
 
 
 class Awaiting(StrEnum):
@@ -99,7 +95,7 @@ def start(state: SessionState, now: datetime) -> tuple[SessionState, Decision]:
     _check_live(state, now)
     new = dataclasses.replace(state, status=Status.IN_PROGRESS)
     # Immediate mode waits for the previous feedback before asking; a resume must not skip that.
-    if state.feedback_mode == "immediate" and new.evaluated < new.answered:
+    if state.feedback_mode == FeedbackMode.IMMEDIATE and new.evaluated < new.answered:
         return new, Decision()
     new, ask = _ask_if_due(new)
     return new, Decision(ask_index=ask)
@@ -136,7 +132,7 @@ def answer(
         current_asked=False,
     )
     ask = None
-    if state.feedback_mode == "end":
+    if state.feedback_mode == FeedbackMode.END:
         new, ask = _ask_if_due(new)
     return new, Decision(ask_index=ask, late=late)
 
@@ -145,14 +141,11 @@ def follow_up_allowed(state: SessionState) -> bool:
     """A follow-up goes right after the answer it probes, so only while nothing else was asked:
     feedback mode "immediate" and this evaluation is the only one outstanding."""
     return (
-        state.feedback_mode == "immediate"
+        state.feedback_mode == FeedbackMode.IMMEDIATE
         and state.status in (Status.IN_PROGRESS, Status.ABANDONED)
         and state.evaluated + 1 == state.answered
         and state.question_count < MAX_QUESTIONS
     )
-
-
-MAX_QUESTIONS = 50
 
 
 def evaluation_recorded(state: SessionState, *, follow_up: bool = False) -> tuple[SessionState, Decision]:
@@ -170,7 +163,7 @@ def evaluation_recorded(state: SessionState, *, follow_up: bool = False) -> tupl
             return new, Decision()
         return dataclasses.replace(new, status=Status.COMPLETED), Decision(complete=True)
     ask = None
-    if new.feedback_mode == "immediate" and new.evaluated == new.answered:
+    if new.feedback_mode == FeedbackMode.IMMEDIATE and new.evaluated == new.answered:
         new, ask = _ask_if_due(new)
     return new, Decision(ask_index=ask, insert_follow_up_at=new.current_index if follow_up else None)
 

@@ -212,6 +212,8 @@ AI_PROVIDERS = build_ai_providers(AI_PROVIDER)
 # (`python manage.py ai_worker` over a shared channel layer).
 AI_WORKER_INPROCESS = env_bool("AI_WORKER_INPROCESS", not REDIS_URL)
 AI_WORKER_CHANNEL = "ai-worker"
+# Load the grading model when the process starts (off in tests: each test loads it on use).
+AI_WARM_UP = env_bool("AI_WARM_UP", True)
 # Seconds an evaluation may stay claimed before another worker takes it over (crash recovery).
 AI_JOB_LEASE_SECONDS = int(os.environ.get("AI_JOB_LEASE_SECONDS", "60"))
 AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "5"))

@@ -245,12 +245,16 @@ async def test_late_answer_is_stored_and_marked(amake_invitation: Any, settings:
 async def test_pending_evaluation_is_done_after_a_crash(amake_invitation: Any) -> None:
     """An answer stored with no evaluation (the worker died) is graded by the sweep on restart,
     and the candidate gets the feedback on reconnect."""
-    from interview_rt.interviews import services, worker
+    from interview_rt.interviews import services
+    from interview_rt.runtime import AIWorker, runtime
 
+    # No worker in this process until the "restart": the answer below must stay pending.
+    await runtime.stop()
+    await runtime.start(inprocess_worker=False)
     _, token = await amake_invitation(question_count=2)
-    session = await database_sync_to_async(services.session_open)(token=token)
+    session = (await database_sync_to_async(services.session_open)(token=token)).session
     await database_sync_to_async(services.session_start)(session_id=session.pk)
-    w = worker.AIWorker()
+    w = AIWorker(runtime)
     await w.generate(str(session.pk))
     q = await database_sync_to_async(lambda: session.questions.get(order=0))()
     # Store the answer but let no worker see the nudge: the "crash".
@@ -260,7 +264,7 @@ async def test_pending_evaluation_is_done_after_a_crash(amake_invitation: Any) -
     response = await AIInterviewResponse.objects.aget(pk=receipt.response_id)
     assert response.evaluation_status == "pending"
 
-    restarted = worker.AIWorker()
+    restarted = AIWorker(runtime)
     assert await restarted.sweep() >= 1
     await restarted.drain()
     await response.arefresh_from_db()

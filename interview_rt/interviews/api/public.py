@@ -19,14 +19,16 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import events, selectors, services
-from ..db import answer_db, candidate_db
+from interview_rt.runtime import answer_db, candidate_db
+
+from .. import rows, selectors, services
+from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode
 from ..errors import ErrorCode, InterviewError
+from ..events import session_group
 from ..models import AIInterviewResponse
-from ..worker import ensure_inprocess_worker
 from .errors import error_response
 
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = MAX_FRAME_BYTES
 View = Callable[..., Any]  # an async view; Django types views as sync
 DEFAULT_WAIT = 10.0
 MAX_WAIT = 30.0
@@ -88,7 +90,7 @@ async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
         return value
     layer = get_channel_layer()
     channel = await layer.new_channel() if layer else None
-    group = events.session_group(session_id)
+    group = session_group(session_id)
     if layer and channel:
         await layer.group_add(group, channel)
     deadline = time.monotonic() + timeout
@@ -132,7 +134,6 @@ def _question_ready(session_id: str) -> Any:
 
 
 async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
-    ensure_inprocess_worker()
     try:
         return JsonResponse(await handler(_body(request)))
     except InterviewError as exc:
@@ -151,8 +152,8 @@ async def start_view(request: HttpRequest) -> JsonResponse:
     """POST /api/ai-interview/start/ {"token": ...} -> session id and first question."""
 
     async def handle(data: dict[str, Any]) -> dict[str, Any]:
-        session = await candidate_db(services.session_open)(token=_string(data, "token"))
-        return await _start(data, str(session.id))
+        opened = await candidate_db(services.session_open)(token=_string(data, "token"))
+        return await _start(data, str(opened.session.id))
 
     return await _respond(handle, request)
 
@@ -182,16 +183,20 @@ async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, A
     ack = next((f for f in receipt.frames if f["type"] == "answer.accepted"), None)
 
     def evaluated() -> AIInterviewResponse | None:
-        return AIInterviewResponse.objects.filter(pk=receipt.response_id).exclude(evaluation_status="pending").first()
+        return (
+            AIInterviewResponse.objects.filter(pk=receipt.response_id)
+            .exclude(evaluation_status=EvaluationStatus.PENDING)
+            .first()
+        )
 
     response = await _wait_until(session_id, evaluated, _wait_seconds(data))
     view = await candidate_db(_session_view)(session_id)
-    show_feedback = response is not None and view["feedback_mode"] == "immediate"
+    show_feedback = response is not None and view["feedback_mode"] == FeedbackMode.IMMEDIATE
     return {
         **view,
         "accepted": ack,
         "duplicate": receipt.duplicate,
-        "evaluation": events.feedback_payload(response) if show_feedback else None,
+        "evaluation": rows.feedback_payload(response) if show_feedback else None,
         "evaluation_status": response.evaluation_status if response else "pending",
     }
 
@@ -242,9 +247,8 @@ async def run_interview_view(request: HttpRequest) -> JsonResponse:
 @allow("GET")
 async def access_view(request: HttpRequest, token: str) -> JsonResponse:
     """GET /api/interviews/access/<token>/: opening a link creates (once) and returns the session."""
-    ensure_inprocess_worker()
     try:
-        session = await candidate_db(services.session_open)(token=token)
+        session = (await candidate_db(services.session_open)(token=token)).session
     except InterviewError as exc:
         return error_response(exc)
 

@@ -12,8 +12,19 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import links, selectors, services
+from ..constants import (
+    DEFAULT_QUESTION_COUNT,
+    DEFAULT_TIME_LIMIT_SECONDS,
+    DIFFICULTIES,
+    INTERVIEW_TYPES,
+    MAX_PLANNED_QUESTIONS,
+    MAX_TIME_LIMIT_SECONDS,
+    MIN_TIME_LIMIT_SECONDS,
+    FeedbackMode,
+    Recommendation,
+)
 from ..errors import ErrorCode, InterviewError
-from ..models import AIInterviewSession, Recommendation
+from ..models import AIInterviewSession
 
 
 class SessionSummarySerializer(serializers.ModelSerializer):
@@ -39,7 +50,7 @@ class SessionSummarySerializer(serializers.ModelSerializer):
 class ReviewSerializer(serializers.Serializer):
     human_score = serializers.FloatField(min_value=0, max_value=10, required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
-    final_decision = serializers.ChoiceField(choices=Recommendation.choices)
+    final_decision = serializers.ChoiceField(choices=[str(r) for r in Recommendation])
 
 
 class InvitationSerializer(serializers.Serializer):
@@ -48,11 +59,15 @@ class InvitationSerializer(serializers.Serializer):
     job_title = serializers.CharField(max_length=200)
     job_description = serializers.CharField(required=False, allow_blank=True, default="", max_length=20_000)
     skills = serializers.ListField(child=serializers.CharField(max_length=100), required=False, default=list)
-    interview_type = serializers.ChoiceField(choices=["technical", "behavioral", "mixed"], default="technical")
-    difficulty = serializers.ChoiceField(choices=["easy", "medium", "hard"], default="medium")
-    question_count = serializers.IntegerField(min_value=1, max_value=20, default=5)
-    time_limit_seconds = serializers.IntegerField(min_value=10, max_value=7200, default=300)
-    feedback_mode = serializers.ChoiceField(choices=["immediate", "end"], default="immediate")
+    interview_type = serializers.ChoiceField(choices=INTERVIEW_TYPES, default="technical")
+    difficulty = serializers.ChoiceField(choices=DIFFICULTIES, default="medium")
+    question_count = serializers.IntegerField(
+        min_value=1, max_value=MAX_PLANNED_QUESTIONS, default=DEFAULT_QUESTION_COUNT
+    )
+    time_limit_seconds = serializers.IntegerField(
+        min_value=MIN_TIME_LIMIT_SECONDS, max_value=MAX_TIME_LIMIT_SECONDS, default=DEFAULT_TIME_LIMIT_SECONDS
+    )
+    feedback_mode = serializers.ChoiceField(choices=[str(m) for m in FeedbackMode], default=FeedbackMode.IMMEDIATE)
     expires_in_days = serializers.FloatField(min_value=0.001, max_value=365, required=False)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from interview_rt.interviews.worker import AIWorker
+from interview_rt.runtime import runtime
 
 
 class Command(BaseCommand):
@@ -19,6 +19,6 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.stdout.write("AI worker started; Ctrl-C stops it.")
         try:
-            asyncio.run(AIWorker(concurrency=options["concurrency"]).run())
+            asyncio.run(runtime.run_worker(concurrency=options["concurrency"]))
         except KeyboardInterrupt:
             pass

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from interview_rt.interviews import links, services
+from interview_rt.interviews.constants import DIFFICULTIES, INTERVIEW_TYPES, FeedbackMode
 from interview_rt.interviews.errors import InterviewError
 
 
@@ -22,12 +23,12 @@ class Command(BaseCommand):
         parser.add_argument("--job-description", default="")
         parser.add_argument("--skills", default="", help="comma-separated")
         parser.add_argument(
-            "--type", dest="interview_type", default="technical", choices=["technical", "behavioral", "mixed"]
+            "--type", dest="interview_type", default="technical", choices=INTERVIEW_TYPES
         )
-        parser.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
+        parser.add_argument("--difficulty", default="medium", choices=DIFFICULTIES)
         parser.add_argument("--questions", type=int, default=5)
         parser.add_argument("--time-limit", type=int, default=300, help="seconds per question")
-        parser.add_argument("--feedback", default="immediate", choices=["immediate", "end"])
+        parser.add_argument("--feedback", default="immediate", choices=[str(m) for m in FeedbackMode])
         parser.add_argument("--expires-days", type=float, default=None)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 

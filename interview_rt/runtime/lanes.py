@@ -71,39 +71,28 @@ class Lane(Executor):
         return self.runner.submit(self.priority, fn, *args, **kwargs)
 
 
-_lanes: dict[int, Executor] = {}
-_lock = threading.Lock()
+class Lanes:
+    """The executors of one process, built on first use from the database settings."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._executors: dict[int, Executor] = {}
 
-def _lane(kind: int) -> Executor:
-    with _lock:
-        if not _lanes:
-            if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-                runner = PriorityThread("sqlite-db")
-                for priority in (ANSWER, CANDIDATE, WORKER):
-                    _lanes[priority] = Lane(runner, priority)
-            else:
-                pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
-                _lanes[ANSWER] = _lanes[CANDIDATE] = pool
-                _lanes[WORKER] = ThreadPoolExecutor(settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db")
-        return _lanes[kind]
+    def executor(self, kind: int) -> Executor:
+        with self._lock:
+            if not self._executors:
+                if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+                    runner = PriorityThread("sqlite-db")
+                    for priority in (ANSWER, CANDIDATE, WORKER):
+                        self._executors[priority] = Lane(runner, priority)
+                else:
+                    pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
+                    self._executors[ANSWER] = self._executors[CANDIDATE] = pool
+                    self._executors[WORKER] = ThreadPoolExecutor(
+                        settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db"
+                    )
+            return self._executors[kind]
 
-
-def _wrap(fn: Callable[P, T], kind: int) -> Callable[P, Awaitable[T]]:
-    executor = cast(ThreadPoolExecutor, _lane(kind))  # asgiref's hint; any Executor works
-    return cast(Callable[P, Awaitable[T]], DatabaseSyncToAsync(fn, thread_sensitive=False, executor=executor))
-
-
-def answer_db(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
-    """Run the write behind an answer's acknowledgement: ahead of everything else."""
-    return _wrap(fn, ANSWER)
-
-
-def candidate_db(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
-    """Run a service or selector for a candidate's socket or request."""
-    return _wrap(fn, CANDIDATE)
-
-
-def worker_db(fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
-    """Run a service or selector for the background AI worker."""
-    return _wrap(fn, WORKER)
+    def wrap(self, fn: Callable[P, T], kind: int) -> Callable[P, Awaitable[T]]:
+        executor = cast(ThreadPoolExecutor, self.executor(kind))  # asgiref's hint; any Executor works
+        return cast(Callable[P, Awaitable[T]], DatabaseSyncToAsync(fn, thread_sensitive=False, executor=executor))

@@ -4,8 +4,9 @@ The database is the queue. A channel-layer message ("ai.job") is only a nudge th
 work start at once; a periodic sweep finds whatever a lost nudge or a crashed worker left pending
 (questions not generated, evaluations pending and not leased), so nothing acknowledged is lost.
 
-It runs inside the web process on the embedded default (started on the first request), or as its
-own process: `python manage.py ai_worker` (sweeps + channel) or channels' `runworker ai-worker`.
+It runs inside the web process on the embedded default (the server runtime starts it with the
+process), or as its own process: `python manage.py ai_worker` (sweeps + channel) or channels'
+`runworker ai-worker`. What a job stores is published by the runtime's lanes after commit.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -21,25 +22,27 @@ from django.conf import settings
 from ai_service import ProviderError
 from ai_service.registry import question_provenance
 from ai_service.types import EvaluationRequest
+from interview_rt.interviews import ai, selectors, services
+from interview_rt.interviews.events import EVALUATE, GENERATE
 
-from . import ai, events, selectors, services
-from .db import worker_db
+if TYPE_CHECKING:
+    from . import Runtime
 
 log = logging.getLogger(__name__)
 
 
 class AIWorker:
-    def __init__(self, *, concurrency: int | None = None) -> None:
+    def __init__(self, runtime: Runtime, *, concurrency: int | None = None) -> None:
+        self.runtime = runtime
         self._slots = asyncio.Semaphore(concurrency or settings.AI_WORKER_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         # Jobs queued or running here: a sweep or a repeated nudge must not run them twice.
         self._inflight: set[tuple[str, str]] = set()
-        self.processed = 0
 
     # --- jobs ----------------------------------------------------------------------------------
 
     async def generate(self, session_id: str) -> None:
-        context = await worker_db(services.generation_claim)(session_id=session_id)
+        context = await self.runtime.worker_db(services.generation_claim)(session_id=session_id)
         if context is None:
             return
         provider = ai.provider()
@@ -48,7 +51,7 @@ class AIWorker:
             questions = await provider.generate_questions(context)
         except ProviderError as exc:
             log.warning("question generation failed for %s: %s", session_id, exc.kind)
-            await worker_db(services.generation_failed)(session_id=session_id, error=exc.kind)
+            await self.runtime.worker_db(services.generation_failed)(session_id=session_id, error=exc.kind)
             return
         latency = round((time.perf_counter() - started) * 1000, 2)
         stated = question_provenance(questions)
@@ -62,10 +65,12 @@ class AIWorker:
                 fallback_used=stated.fallback_used,
                 error_kind=stated.error_kind,
             )
-        await worker_db(services.questions_store)(session_id=session_id, questions=questions, provenance=provenance)
+        await self.runtime.worker_db(services.questions_store)(
+            session_id=session_id, questions=questions, provenance=provenance
+        )
 
     async def evaluate(self, response_id: str) -> None:
-        job = await worker_db(services.evaluation_claim)(response_id=response_id)
+        job = await self.runtime.worker_db(services.evaluation_claim)(response_id=response_id)
         if job is None:
             return
         request = EvaluationRequest(
@@ -81,28 +86,26 @@ class AIWorker:
             evaluation = await ai.provider().evaluate(request)
         except ProviderError as exc:
             log.warning("evaluation of %s failed (attempt %s): %s", response_id, job.attempts, exc.kind)
-            if job.attempts >= services.MAX_EVALUATION_ATTEMPTS:
-                await worker_db(services.evaluation_store)(
+            if job.last_attempt:
+                await self.runtime.worker_db(services.evaluation_store)(
                     response_id=response_id, evaluation=None, error_kind=exc.kind
                 )
             else:
-                await worker_db(services.evaluation_release)(response_id=response_id)
+                await self.runtime.worker_db(services.evaluation_release)(response_id=response_id)
             return
-        await worker_db(services.evaluation_store)(response_id=response_id, evaluation=evaluation)
+        await self.runtime.worker_db(services.evaluation_store)(response_id=response_id, evaluation=evaluation)
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))
         try:
-            if kind == "generate":
+            if kind == GENERATE:
                 await self.generate(object_id)
-            elif kind == "evaluate":
+            elif kind == EVALUATE:
                 await self.evaluate(object_id)
             else:
                 log.warning("unknown AI job %r", kind)
         except Exception:  # one bad job must not stop the service; the sweep retries it
             log.exception("AI job %s %s crashed", kind, object_id)
-        finally:
-            self.processed += 1
 
     def submit(self, message: dict[str, Any]) -> bool:
         """Run a job concurrently with others; False if the same job is already queued here."""
@@ -124,20 +127,24 @@ class AIWorker:
         return True
 
     async def sweep(self, *, older_than: float = 0.0) -> int:
-        session_ids, response_ids = await worker_db(selectors.pending_work)(older_than=older_than)
-        submitted = [self.submit({"kind": "generate", "id": sid}) for sid in session_ids]
-        submitted += [self.submit({"kind": "evaluate", "id": rid}) for rid in response_ids]
+        session_ids, response_ids = await self.runtime.worker_db(selectors.pending_work)(older_than=older_than)
+        submitted = [self.submit({"kind": GENERATE, "id": sid}) for sid in session_ids]
+        submitted += [self.submit({"kind": EVALUATE, "id": rid}) for rid in response_ids]
         return sum(submitted)
 
-    async def drain(self) -> None:
+    async def drain(self, timeout: float | None = None) -> None:
+        """Wait for the jobs in hand; past `timeout`, cancel them (their leases lapse and another
+        worker or the next sweep takes them)."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-    async def _warm_up(self) -> None:
-        try:
-            await ai.provider().warm_up()
-        except Exception:
-            log.exception("provider warm-up failed; it will load on first use")
+            remaining = None if deadline is None else deadline - loop.time()
+            if remaining is not None and remaining <= 0:
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.wait(list(self._tasks), timeout=1.0)
+                return
+            await asyncio.wait(list(self._tasks), timeout=remaining)
 
     # --- loop ----------------------------------------------------------------------------------
 
@@ -145,11 +152,6 @@ class AIWorker:
         """Receive nudges from the channel layer; sweep the database between them."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
-        events.bind_loop()
-        # Warm up beside the loop: jobs start at once and wait for the model only if they need it.
-        warm = asyncio.get_running_loop().create_task(self._warm_up())
-        self._tasks.add(warm)
-        warm.add_done_callback(self._tasks.discard)
         interval = settings.AI_WORKER_SWEEP_SECONDS
         next_sweep = 0.0
         first = True
@@ -171,20 +173,3 @@ class AIWorker:
             except TimeoutError:
                 continue
             self.submit(message)
-
-
-_inprocess: asyncio.Task[None] | None = None
-_inprocess_loop: asyncio.AbstractEventLoop | None = None
-
-
-def ensure_inprocess_worker() -> None:
-    """Start the worker inside this process's event loop once (embedded default)."""
-    global _inprocess, _inprocess_loop
-    events.bind_loop()
-    if not settings.AI_WORKER_INPROCESS:
-        return
-    loop = asyncio.get_running_loop()
-    if _inprocess is not None and _inprocess_loop is loop and not _inprocess.done():
-        return
-    _inprocess_loop = loop
-    _inprocess = loop.create_task(AIWorker().run(), name="ai-worker")

@@ -1,0 +1,68 @@
+"""The interview vocabulary and limits, defined once. Pure (no Django): the state machine, the
+models' choices, the wire schemas, the REST serializers and the commands all read them here.
+
+What an interview asks for (its type, a difficulty, the type of a question) is also what the AI
+providers speak, so those come from `ai_service.types`, the providers' own declaration.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import get_args
+
+from ai_service import types as ai_types
+
+INTERVIEW_TYPES: tuple[str, ...] = get_args(ai_types.InterviewType)
+DIFFICULTIES: tuple[str, ...] = get_args(ai_types.Difficulty)
+QUESTION_TYPES: tuple[str, ...] = get_args(ai_types.QuestionType)
+
+
+class Status(StrEnum):
+    CREATED = "created"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    ABANDONED = "abandoned"
+    EXPIRED = "expired"
+
+
+class FeedbackMode(StrEnum):
+    IMMEDIATE = "immediate"  # feedback after each answer, then the next question
+    END = "end"  # next question at once; feedback only in the result
+
+
+class EvaluationStatus(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Recommendation(StrEnum):
+    STRONG_HIRE = "strong_hire"
+    HIRE = "hire"
+    MAYBE = "maybe"
+    NO_HIRE = "no_hire"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+RESPONSE_TYPES = ("text", "code", "audio_transcript")
+
+# Questions an invitation may plan, and the most a session may hold once follow-ups are inserted.
+MAX_PLANNED_QUESTIONS = 20
+MAX_QUESTIONS = 50
+MIN_TIME_LIMIT_SECONDS = 10
+MAX_TIME_LIMIT_SECONDS = 7200
+DEFAULT_TIME_LIMIT_SECONDS = 300
+DEFAULT_QUESTION_COUNT = 5
+
+MAX_ANSWER_CHARS = 20_000
+# One socket frame or one REST body.
+MAX_FRAME_BYTES = 64 * 1024
+CLIENT_ID_PATTERN = r"[A-Za-z0-9_.:\-]{1,64}"
+# An evaluation that failed this many times is stored as failed so the interview can finish.
+MAX_EVALUATION_ATTEMPTS = 3
+MAX_FOLLOW_UP_CHARS = 2000
+
+
+def choices(values: type[StrEnum] | tuple[str, ...]) -> list[tuple[str, str]]:
+    """Django `choices` for a vocabulary: the value is also its label."""
+    return [(str(v), str(v).replace("_", " ")) for v in values]

@@ -1,0 +1,110 @@
+"""The publish step: what services emitted goes out over the channel layer, in order, after commit.
+
+Services return an `Emitted` once their transaction committed; the runtime hands it here. One task
+on the server's loop drains an ordered queue, so sends keep commit order and the caller (an
+answer's acknowledgement, a database thread's result) never waits on a channel layer round trip.
+A send that fails is only logged: the frame log in the database is the source of truth, and a
+socket that misses a push gets the frame from the log on its next frame, `session.resume` or
+reconnect; a worker that misses a nudge finds the job in its sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from interview_rt.interviews.events import Emitted, session_group
+
+log = logging.getLogger(__name__)
+
+Message = tuple[str, str, dict[str, Any]]  # (layer method, channel or group, message)
+
+
+def messages(emitted: Emitted) -> list[Message]:
+    out: list[Message] = [
+        ("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
+        for session_id, frame in emitted.frames
+    ]
+    out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
+    return out
+
+
+async def send(message: Message) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    method, target, body = message
+    try:
+        await getattr(layer, method)(target, body)
+    except Exception:
+        log.exception("%s to %s failed", method, target)
+
+
+class Outbox:
+    """An ordered queue drained by one task on the loop it was started on."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[Message] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and self.loop is not None and not self.loop.is_closed()
+
+    def start(self) -> None:
+        """Start draining on the running loop (again, if an earlier loop has gone)."""
+        loop = asyncio.get_running_loop()
+        if self.running and self.loop is loop:
+            return
+        self.loop, self._queue = loop, asyncio.Queue()
+        self._task = loop.create_task(self._drain(self._queue), name="outbox")
+
+    async def _drain(self, queue: asyncio.Queue[Message]) -> None:
+        while True:
+            message = await queue.get()
+            try:
+                await send(message)
+            finally:
+                queue.task_done()
+
+    def publish(self, emitted: Emitted) -> None:
+        """Queue everything `emitted` holds; from the loop's thread or any other."""
+        if not emitted:
+            return
+        loop, queue = self.loop, self._queue
+        if not self.running or loop is None or queue is None:
+            # No server loop in this process (a management command): send and wait.
+            for message in messages(emitted):
+                async_to_sync(send)(message)
+            return
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        for message in messages(emitted):
+            if on_loop:
+                queue.put_nowait(message)
+            else:
+                loop.call_soon_threadsafe(queue.put_nowait, message)
+
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Send what is queued (bounded), then stop."""
+        task, queue = self._task, self._queue
+        if task is None or queue is None:
+            return
+        if self.loop is asyncio.get_running_loop() and not task.done():
+            try:
+                async with asyncio.timeout(timeout):
+                    await queue.join()
+            except TimeoutError:
+                log.warning("outbox: %s messages unsent at shutdown (they are in the log)", queue.qsize())
+        task.cancel()
+        if task.get_loop() is asyncio.get_running_loop():
+            await asyncio.gather(task, return_exceptions=True)
+        self._task = self._queue = self.loop = None
