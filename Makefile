@@ -33,11 +33,13 @@ chromium:
 ## Install everything, then lint, type-check and run the whole test suite.
 test: $(VENV)/.dev chromium
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
 	$(VENV)/bin/pytest
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
 
 bench-grading: $(VENV)/.dev
