@@ -7,24 +7,21 @@ socket and the log never disagree; a gap in what arrives over the group is fille
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.conf import settings
 
-from interview_rt.interviews import selectors, services
+from interview_rt.interviews import schemas, selectors, services
 from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
 from interview_rt.interviews.events import session_group
 from interview_rt.runtime import answer_db, candidate_db
 
-from .protocol import error_frame, parse
+from .protocol import client_id_of, error_frame, parse
 
 log = logging.getLogger(__name__)
-MAX_TIMESTAMP_MS = 253_402_300_799_000  # 9999-12-31, the last instant datetime can hold
 
 
 class CandidateConsumer(AsyncJsonWebsocketConsumer):
@@ -45,10 +42,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # on an accepted socket.
         await self.accept()
         token = self.scope["url_route"]["kwargs"]["token"]
+        last_seq, bad_query = _last_seq(self.scope)
         try:
-            connection = await candidate_db(services.session_connect)(
-                token=token, last_seq=_query_int(self.scope, "last_seq")
-            )
+            connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
         except LinkError as exc:
             await self.send_json(error_frame(exc.code, exc.message))
             await self.close(code=exc.close_code)
@@ -60,6 +56,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         # A newer socket for the same session takes over; the older one is closed.
         await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
+        if bad_query is not None:
+            # The socket stays usable: the client gets the snapshot and can resume explicitly.
+            await self.send_json(error_frame(bad_query.code, bad_query.message, field="last_seq"))
         if connection.start_error is not None:
             await self.send_json(error_frame(connection.start_error.code, connection.start_error.message))
         await self.send_json(connection.snapshot)
@@ -89,29 +88,23 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(error_frame(ErrorCode.BINARY_NOT_SUPPORTED, "Only JSON text frames are accepted."))
             return
         try:
-            frame_type, frame = parse(text_data, max_bytes=settings.INTERVIEW_MAX_FRAME_BYTES)
-            await getattr(self, "on_" + frame_type.replace(".", "_"))(frame)
+            frame = parse(text_data)
+            await getattr(self, "on_" + frame.type.replace(".", "_"))(frame)
         except InterviewError as exc:
-            ref = _ref(text_data)
-            await self.send_json(
-                error_frame(exc.code, exc.message, **({"field": exc.field} if exc.field else {}), **ref)
-            )
+            extra = {"field": exc.field} if exc.field else {}
+            await self.send_json(error_frame(exc.code, exc.message, **extra, **client_id_of(text_data)))
         except Exception:
             log.exception("unexpected error handling a frame in session %s", self.session_id)
             await self.send_json(error_frame(ErrorCode.INTERNAL_ERROR, "Something went wrong; please retry."))
 
-    async def on_answer_submit(self, frame: dict[str, Any]) -> None:
-        submitted = frame.get("submitted_at")
-        if submitted is not None and not (0 <= submitted <= MAX_TIMESTAMP_MS):
-            raise InterviewError(
-                ErrorCode.INVALID_FIELD, "submitted_at must be milliseconds since the epoch.", field="submitted_at"
-            )
+    async def on_answer_submit(self, frame: schemas.AnswerSubmit) -> None:
+        submitted = frame.submitted_at
         receipt = await answer_db(services.answer_submit)(
             session_id=self.sid,
-            client_id=frame["client_id"],
-            question_id=frame["question_id"],
-            text=frame["text"],
-            response_type=frame.get("response_type") or "text",
+            client_id=frame.client_id,
+            question_id=frame.question_id,
+            text=frame.text,
+            response_type=frame.response_type or "text",
             submitted_at=datetime.fromtimestamp(submitted / 1000, tz=UTC) if submitted else None,
         )
         for logged in receipt.frames:
@@ -121,18 +114,16 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             else:
                 await self._deliver(logged)
 
-    async def on_session_resume(self, frame: dict[str, Any]) -> None:
-        if frame["last_seq"] < 0:
-            raise InterviewError(ErrorCode.INVALID_FIELD, "last_seq must be >= 0.", field="last_seq")
-        await self._replay_from(frame["last_seq"])
+    async def on_session_resume(self, frame: schemas.SessionResume) -> None:
+        await self._replay_from(frame.last_seq)
 
-    async def on_session_sync(self, frame: dict[str, Any]) -> None:
+    async def on_session_sync(self, frame: schemas.SessionSync) -> None:
         snapshot = await candidate_db(services.session_sync)(session_id=self.sid)
         await self.send_json(snapshot)
         await self._replay_from(min(self.last_sent, snapshot["seq"]), only_new=True)
 
-    async def on_ping(self, frame: dict[str, Any]) -> None:
-        await self.send_json({"type": "pong", "ref": frame.get("ref")})
+    async def on_ping(self, frame: schemas.Ping) -> None:
+        await self.send_json({"type": "pong", "ref": frame.ref})
 
     # --- outbound ------------------------------------------------------------------------------
 
@@ -162,29 +153,16 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     async def session_takeover(self, message: dict[str, Any]) -> None:
         if message["channel"] != self.channel_name:
             self.superseded = True
-            await self.send_json(error_frame("superseded", "This interview was opened in another window."))
+            await self.send_json(error_frame(ErrorCode.SUPERSEDED, "This interview was opened in another window."))
             await self.close(code=CLOSE_SUPERSEDED)
 
 
-def _query_int(scope: dict[str, Any], name: str) -> int | None:
-    values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(name)
+def _last_seq(scope: dict[str, Any]) -> tuple[int | None, InterviewError | None]:
+    """`?last_seq=N` of the socket URL: N, or an error to report (and no replay) when it is bad."""
+    values = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).get("last_seq")
     if not values:
-        return None
-    try:
-        value = int(values[0])
-    except ValueError:
-        return None
-    return value if value >= 0 else None
-
-
-def _ref(text: str) -> dict[str, Any]:
-    """Echo the client_id of a refused answer so the client knows which one was refused."""
-    if len(text) > 65536:
-        return {}
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return {}
-    if isinstance(data, dict) and isinstance(data.get("client_id"), str) and len(data["client_id"]) <= 64:
-        return {"client_id": data["client_id"]}
-    return {}
+        return None, None
+    value = values[0]
+    if value.isascii() and value.isdigit() and len(value) <= 10:
+        return int(value), None
+    return None, InterviewError(ErrorCode.INVALID_FIELD, "last_seq must be an integer >= 0.", field="last_seq")

@@ -447,13 +447,15 @@ async def test_connect_with_last_seq_query_replays_missed_frames(amake_invitatio
 
 
 @pytest.mark.parametrize("query", ["last_seq=abc", "last_seq=-5", "last_seq="])
-async def test_bad_last_seq_query_is_ignored_not_fatal(amake_invitation: Any, query: str) -> None:
+async def test_bad_last_seq_query_is_reported_not_fatal(amake_invitation: Any, query: str) -> None:
     _session_id, c, _question = await open_interview(amake_invitation)
     token = c.comm.scope["path"].split("/")[3]
     await c.close()
     comm = WebsocketCommunicator(application, f"/ws/interview/{token}/?{query}")
     connected, _ = await comm.connect(timeout=10)
     assert connected
+    error = await comm.receive_json_from(timeout=10)
+    assert (error["type"], error["code"], error["field"]) == ("error", "invalid_field", "last_seq")
     snapshot = await comm.receive_json_from(timeout=10)
     assert snapshot["type"] == "session.state"
     assert await comm.receive_nothing(timeout=0.1)  # nothing replayed

@@ -352,3 +352,17 @@ def load_encoder() -> Encoder:
 
 def loaded() -> bool:
     return _encoder is not None
+
+
+def load_in_background() -> None:
+    """Start loading the model on a daemon thread unless it is loaded or loading."""
+    if _encoder is not None or _load_error is not None or _load_lock.locked():
+        return
+
+    def load() -> None:
+        try:
+            load_encoder()
+        except Exception:
+            pass  # logged by load_encoder; graders fall back to the lexical one
+
+    threading.Thread(target=load, name="load-grading-model", daemon=True).start()

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     LINK_REVOKED = "link_revoked"
     SESSION_NOT_FOUND = "session_not_found"
     SESSION_EXPIRED = "session_expired"
+    SUPERSEDED = "superseded"
     # Interview flow (raised by state.py)
     NOT_STARTED = "not_started"
     QUESTION_NOT_CURRENT = "question_not_current"
@@ -35,18 +36,59 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
 
 
+# The one table of codes: HTTP status (REST) and what each means. docs/protocol.md and docs/rest.md
+# quote it; tests/test_docs.py fails when they disagree.
+CODES: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.INVALID_JSON: (400, "the frame or body is not JSON, or not a JSON object"),
+    ErrorCode.UNKNOWN_TYPE: (400, "a socket frame's `type` is missing or not a client frame"),
+    ErrorCode.INVALID_FIELD: (
+        400,
+        "a field is missing, has the wrong JSON type or an invalid value (`field` names it)",
+    ),
+    ErrorCode.FRAME_TOO_LARGE: (413, "a socket frame or request body over 64 KiB; nothing of it is stored"),
+    ErrorCode.BINARY_NOT_SUPPORTED: (400, "a binary socket frame"),
+    ErrorCode.UNKNOWN_ACTION: (400, "REST `run-interview` with an `action` it does not know (`field`: `action`)"),
+    ErrorCode.LINK_INVALID: (403, "the token is forged, malformed or signed with another secret (socket close 4401)"),
+    ErrorCode.LINK_EXPIRED: (410, "the link has expired (socket close 4410)"),
+    ErrorCode.LINK_REVOKED: (403, "the invitation was revoked (socket close 4403)"),
+    ErrorCode.SESSION_NOT_FOUND: (404, "no session has that id"),
+    ErrorCode.SESSION_EXPIRED: (410, "the link expired while the session was open"),
+    ErrorCode.SUPERSEDED: (409, "the session was opened on another socket (sent just before close 4409)"),
+    ErrorCode.NOT_STARTED: (409, "an answer before the session started (REST only: the socket starts it)"),
+    ErrorCode.QUESTION_NOT_CURRENT: (
+        409,
+        "the answer is for a question that is not the one open now (already answered, not yet asked, or not in "
+        "this interview; `field`: `question_id`)",
+    ),
+    ErrorCode.INTERVIEW_COMPLETED: (409, "an answer after the interview completed"),
+    ErrorCode.INTERVIEW_INCOMPLETE: (409, "REST `complete` while questions are unanswered"),
+    ErrorCode.QUESTIONS_NOT_READY: (409, "the questions are still being prepared"),
+    ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation or result"),
+    ErrorCode.BAD_REQUEST: (400, "the request could not be read at all"),
+    ErrorCode.NOT_AUTHENTICATED: (401, "staff endpoints without valid credentials"),
+    ErrorCode.PERMISSION_DENIED: (403, "authenticated, but not allowed"),
+    ErrorCode.METHOD_NOT_ALLOWED: (405, "the endpoint does not take this HTTP method (`Allow` lists those it takes)"),
+    ErrorCode.RATE_LIMITED: (429, "too many frames or requests; retry after `retry_after` seconds"),
+    ErrorCode.INTERNAL_ERROR: (500, "an unexpected server fault; the frame or request had no effect"),
+}
+
+
+def http_status(code: str) -> int:
+    try:
+        return CODES[ErrorCode(code)][0]
+    except ValueError:
+        return 400
+
+
 class InterviewError(Exception):
     """A refusal with a stable code; never a crash. `status` is the HTTP status for REST."""
-
-    status = 400
 
     def __init__(self, code: str, message: str, *, status: int | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.code = str(code)
         self.message = message
         self.field = field
-        if status is not None:
-            self.status = status
+        self.status = status if status is not None else http_status(code)
 
     def as_dict(self) -> dict[str, str]:
         body = {"code": self.code, "message": self.message}
@@ -58,8 +100,8 @@ class InterviewError(Exception):
 class LinkError(InterviewError):
     """A token that cannot open an interview; `close_code` is the WebSocket close code."""
 
-    def __init__(self, code: str, message: str, *, close_code: int, status: int) -> None:
-        super().__init__(code, message, status=status)
+    def __init__(self, code: str, message: str, *, close_code: int) -> None:
+        super().__init__(code, message)
         self.close_code = close_code
 
 

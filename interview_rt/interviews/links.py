@@ -36,7 +36,7 @@ def link_url(token: str) -> str:
 
 
 def invalid(message: str = "This interview link is not valid.") -> LinkError:
-    return LinkError(ErrorCode.LINK_INVALID, message, close_code=CLOSE_LINK_INVALID, status=403)
+    return LinkError(ErrorCode.LINK_INVALID, message, close_code=CLOSE_LINK_INVALID)
 
 
 def read_token(token: str, *, now: datetime) -> InterviewInvitation:
@@ -50,18 +50,12 @@ def read_token(token: str, *, now: datetime) -> InterviewInvitation:
     except (signing.BadSignature, KeyError, TypeError, ValueError, AttributeError, OverflowError):
         raise invalid() from None
     if now.timestamp() >= expires:
-        raise LinkError(
-            ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED, status=410
-        )
+        raise LinkError(ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED)
     invitation = InterviewInvitation.objects.select_related("job", "candidate").filter(id=invitation_id).first()
     if invitation is None:
-        raise LinkError(ErrorCode.NOT_FOUND, "This interview no longer exists.", close_code=CLOSE_NOT_FOUND, status=404)
+        raise LinkError(ErrorCode.NOT_FOUND, "This interview no longer exists.", close_code=CLOSE_NOT_FOUND)
     if invitation.revoked:
-        raise LinkError(
-            ErrorCode.LINK_REVOKED, "This interview link was revoked.", close_code=CLOSE_LINK_REVOKED, status=403
-        )
+        raise LinkError(ErrorCode.LINK_REVOKED, "This interview link was revoked.", close_code=CLOSE_LINK_REVOKED)
     if now >= invitation.expires_at:
-        raise LinkError(
-            ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED, status=410
-        )
+        raise LinkError(ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED)
     return invitation

@@ -40,7 +40,7 @@ def locked(session_id: object) -> AIInterviewSession:
             .get(pk=parse_uuid(session_id, "session_id"))
         )
     except AIInterviewSession.DoesNotExist:
-        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404) from None
+        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.") from None
 
 
 def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None = None) -> state.SessionState:

@@ -66,6 +66,14 @@ def session_snapshot(*, session_id: Id) -> dict[str, Any]:
     return snapshot
 
 
+def answer_summaries(*, session_id: Id) -> list[dict[str, Any]]:
+    """Every answer of a session as the result lists it."""
+    return [
+        rows.answer_summary(r)
+        for r in rows.answers_of(AIInterviewSession(pk=rows.parse_uuid(session_id, "session_id")))
+    ]
+
+
 def frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
     rows = SessionFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq).order_by("seq")[:limit]
     return [row.payload for row in rows]

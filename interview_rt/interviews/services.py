@@ -116,8 +116,8 @@ def invitation_create(
 
 
 def _transition_error(exc: state.TransitionError) -> InterviewError:
-    status = 410 if exc.code == "session_expired" else 409
-    return InterviewError(exc.code, exc.message, status=status)
+    field = "question_id" if exc.code == ErrorCode.QUESTION_NOT_CURRENT else None
+    return InterviewError(exc.code, exc.message, field=field)
 
 
 def _ask(session: AIInterviewSession, index: int, now: datetime, out: Emitted) -> Frame:
@@ -305,7 +305,7 @@ def answer_submit(
         question = AIInterviewQuestion.objects.filter(session=session, id=question_uuid).first()
         if question is None:
             raise InterviewError(
-                ErrorCode.QUESTION_NOT_CURRENT, "That question is not part of this interview.", status=409
+                ErrorCode.QUESTION_NOT_CURRENT, "That question is not part of this interview.", field="question_id"
             )
         try:
             new, decision = state.answer(
@@ -587,7 +587,7 @@ def result_review(
 ) -> AIInterviewResult:
     result = AIInterviewResult.objects.filter(session_id=parse_uuid(session_id, "session_id")).first()
     if result is None:
-        raise InterviewError(ErrorCode.NOT_FOUND, "This session has no result yet.", status=404)
+        raise InterviewError(ErrorCode.NOT_FOUND, "This session has no result yet.")
     result.reviewer = reviewer
     result.human_score = human_score
     result.review_notes = notes

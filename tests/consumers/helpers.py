@@ -8,6 +8,7 @@ from typing import Any
 from channels.testing import WebsocketCommunicator
 
 from interview_rt.asgi import application
+from interview_rt.interviews.schemas import server_frame_adapter
 
 
 class Candidate:
@@ -17,12 +18,15 @@ class Candidate:
         self.frames: list[dict[str, Any]] = []
 
     async def connect(self) -> dict[str, Any]:
-        connected, _ = await self.comm.connect(timeout=10)
+        connected, _ = await self.comm.connect(timeout=30)
         assert connected
         return await self.recv("session.state")
 
-    async def recv(self, frame_type: str | None = None, timeout: float = 15) -> dict[str, Any]:
+    async def recv(self, frame_type: str | None = None, timeout: float = 60) -> dict[str, Any]:
+        # Generous: on a busy 2-core machine the first grade may wait for the model to load.
         frame = await self.comm.receive_json_from(timeout=timeout)
+        # Every frame the server sends matches the declared protocol (docs/protocol.md).
+        server_frame_adapter.validate_python(frame)
         self.frames.append(frame)
         if frame_type is not None:
             assert frame["type"] == frame_type, frame

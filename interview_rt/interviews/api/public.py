@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,8 +19,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from interview_rt.runtime import answer_db, candidate_db
 
-from .. import rows, selectors, services
-from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode
+from .. import rows, schemas, selectors, services
+from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode, Status
 from ..errors import ErrorCode, InterviewError
 from ..events import session_group
 from ..models import AIInterviewResponse
@@ -30,8 +28,6 @@ from .errors import error_response
 
 MAX_BODY_BYTES = MAX_FRAME_BYTES
 View = Callable[..., Any]  # an async view; Django types views as sync
-DEFAULT_WAIT = 10.0
-MAX_WAIT = 30.0
 
 
 def allow(*methods: str) -> Callable[[View], View]:
@@ -41,9 +37,7 @@ def allow(*methods: str) -> Callable[[View], View]:
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                response = error_response(
-                    InterviewError(ErrorCode.METHOD_NOT_ALLOWED, f"Use {' or '.join(methods)}.", status=405)
-                )
+                response = error_response(InterviewError(ErrorCode.METHOD_NOT_ALLOWED, f"Use {' or '.join(methods)}."))
                 response["Allow"] = ", ".join(methods)
                 return response
             return await view(request, *args, **kwargs)
@@ -53,34 +47,14 @@ def allow(*methods: str) -> Callable[[View], View]:
     return decorate
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
+def _body(request: HttpRequest) -> Any:
     try:
         raw = request.body
     except RequestDataTooBig:
         raw = b"x" * (MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise InterviewError(ErrorCode.FRAME_TOO_LARGE, "The request body is larger than 64 KiB.", status=413)
-    try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise InterviewError(ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise InterviewError(ErrorCode.INVALID_JSON, "The body must be a JSON object.")
-    return data
-
-
-def _string(data: dict[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value:
-        raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} is required and must be a string.", field=name)
-    return value
-
-
-def _wait_seconds(data: dict[str, Any]) -> float:
-    value = data.get("wait_seconds", DEFAULT_WAIT)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise InterviewError(ErrorCode.INVALID_FIELD, "wait_seconds must be a number >= 0.", field="wait_seconds")
-    return min(float(value), MAX_WAIT)
+        raise InterviewError(ErrorCode.FRAME_TOO_LARGE, "The request body is larger than 64 KiB.")
+    return schemas.loads(raw or b"{}")
 
 
 async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
@@ -122,6 +96,7 @@ def _session_view(session_id: str) -> dict[str, Any]:
         "progress": {"answered": snapshot["answered"], "total": snapshot["question_count"]},
         "question": snapshot["current_question"],
         "result": snapshot.get("result"),
+        "answers": selectors.answer_summaries(session_id=session_id) if "result" in snapshot else None,
     }
 
 
@@ -140,9 +115,9 @@ async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
         return error_response(exc)
 
 
-async def _start(data: dict[str, Any], session_id: str) -> dict[str, Any]:
+async def _start(body: schemas.StartRequest | schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
     await candidate_db(services.session_start)(session_id=session_id)
-    view = await _wait_until(session_id, _question_ready(session_id), _wait_seconds(data))
+    view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
     return view or await candidate_db(_session_view)(session_id)
 
 
@@ -151,34 +126,27 @@ async def _start(data: dict[str, Any], session_id: str) -> dict[str, Any]:
 async def start_view(request: HttpRequest) -> JsonResponse:
     """POST /api/ai-interview/start/ {"token": ...} -> session id and first question."""
 
-    async def handle(data: dict[str, Any]) -> dict[str, Any]:
-        opened = await candidate_db(services.session_open)(token=_string(data, "token"))
-        return await _start(data, str(opened.session.id))
+    async def handle(data: Any) -> dict[str, Any]:
+        body = schemas.validate(schemas.StartRequest, data)
+        opened = await candidate_db(services.session_open)(token=body.token)
+        return await _start(body, str(opened.session.id))
 
     return await _respond(handle, request)
 
 
-async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, Any]:
-    payload = data.get("data")
-    if not isinstance(payload, dict):
-        raise InterviewError(ErrorCode.INVALID_FIELD, "data must be an object.", field="data")
-    question_id = _string(payload, "question_id")
-    try:
-        uuid.UUID(question_id)
-    except ValueError:
-        raise InterviewError(ErrorCode.INVALID_FIELD, "question_id must be a UUID.", field="question_id") from None
-    text = payload.get("response_text")
-    if not isinstance(text, str):
-        raise InterviewError(ErrorCode.INVALID_FIELD, "response_text must be a string.", field="response_text")
+async def _action_response(body: schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
+    payload = body.data
+    if payload is None:
+        raise InterviewError(ErrorCode.INVALID_FIELD, "data is required for action response.", field="data")
     # REST clients rarely have an idempotency key; derive one from the question so a retried
     # POST after a lost reply is recognised as the same answer.
-    client_id = payload.get("client_id") or f"rest-{question_id}"
+    client_id = payload.client_id or f"rest-{payload.question_id}"
     receipt = await answer_db(services.answer_submit)(
         session_id=session_id,
         client_id=client_id,
-        question_id=question_id,
-        text=text,
-        response_type=payload.get("response_type") or "text",
+        question_id=payload.question_id,
+        text=payload.response_text,
+        response_type=payload.response_type or "text",
     )
     ack = next((f for f in receipt.frames if f["type"] == "answer.accepted"), None)
 
@@ -189,31 +157,31 @@ async def _action_response(data: dict[str, Any], session_id: str) -> dict[str, A
             .first()
         )
 
-    response = await _wait_until(session_id, evaluated, _wait_seconds(data))
+    response = await _wait_until(session_id, evaluated, body.wait_seconds)
     view = await candidate_db(_session_view)(session_id)
     show_feedback = response is not None and view["feedback_mode"] == FeedbackMode.IMMEDIATE
     return {
         **view,
-        "accepted": ack,
+        "accepted": {**ack, "duplicate": True} if ack and receipt.duplicate else ack,
         "duplicate": receipt.duplicate,
         "evaluation": rows.feedback_payload(response) if show_feedback else None,
-        "evaluation_status": response.evaluation_status if response else "pending",
+        "evaluation_status": response.evaluation_status if response else EvaluationStatus.PENDING,
     }
 
 
-async def _action_question(data: dict[str, Any], session_id: str) -> dict[str, Any]:
-    view = await _wait_until(session_id, _question_ready(session_id), _wait_seconds(data))
+async def _action_question(body: schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
+    view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
     return view or await candidate_db(_session_view)(session_id)
 
 
-async def _action_complete(data: dict[str, Any], session_id: str) -> dict[str, Any]:
+async def _action_complete(body: schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
     await candidate_db(services.session_request_complete)(session_id=session_id)
 
     def done() -> dict[str, Any] | None:
         view = _session_view(session_id)
-        return view if view["status"] == "completed" else None
+        return view if view["status"] == Status.COMPLETED else None
 
-    view = await _wait_until(session_id, done, _wait_seconds(data))
+    view = await _wait_until(session_id, done, body.wait_seconds)
     return view or await candidate_db(_session_view)(session_id)
 
 
@@ -230,16 +198,20 @@ ACTIONS = {
 async def run_interview_view(request: HttpRequest) -> JsonResponse:
     """POST /api/ai-interview/run-interview/ {"action", "session_id", "data"}."""
 
-    async def handle(data: dict[str, Any]) -> dict[str, Any]:
+    async def handle(data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            raise InterviewError(ErrorCode.INVALID_JSON, "The body must be a JSON object.")
         action = data.get("action")
         if not isinstance(action, str) or action not in ACTIONS:
             raise InterviewError(
                 ErrorCode.UNKNOWN_ACTION, f"action must be one of {', '.join(ACTIONS)}.", field="action"
             )
-        session_id = _string(data, "session_id")
-        if await candidate_db(selectors.session_get)(session_id=session_id) is None:
-            raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404)
-        return await ACTIONS[action](data, session_id)
+        # The envelope first: an unknown session is 404 whatever `data` holds.
+        envelope = schemas.validate(schemas.RunInterviewRequest, {**data, "data": None})
+        if await candidate_db(selectors.session_get)(session_id=envelope.session_id) is None:
+            raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
+        body = schemas.validate(schemas.RunInterviewRequest, data)
+        return await ACTIONS[body.action](body, body.session_id)
 
     return await _respond(handle, request)
 

@@ -109,7 +109,7 @@ class SessionListView(APIView):
 def _session(session_id: Any) -> AIInterviewSession:
     session = selectors.session_get(session_id=session_id)
     if session is None:
-        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.", status=404)
+        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
     return session
 
 
