@@ -136,7 +136,16 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "interview_rt.interviews.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
-SPECTACULAR_SETTINGS = {"TITLE": "interview-rt API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "interview-rt API",
+    "VERSION": "1.0.0",
+    # 3.1: its schemas are JSON Schema, which the pydantic-declared candidate bodies are.
+    "OAS_VERSION": "3.1.0",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "interview_rt.interviews.api.openapi.add_public_endpoints",
+    ],
+}
 
 # --- Interview links -------------------------------------------------------------------------
 INTERVIEW_LINK_SECRET = os.environ.get("INTERVIEW_LINK_SECRET", SECRET_KEY)
@@ -144,7 +153,6 @@ FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://127.0.0.1:8000/interview/"
 INTERVIEW_LINK_DEFAULT_DAYS = int(os.environ.get("INTERVIEW_LINK_DEFAULT_DAYS", "7"))
 # Seconds past a question's time limit before an answer counts as late (network, typing lag).
 INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS", "5"))
-INTERVIEW_MAX_FRAME_BYTES = 64 * 1024
 # Follow-up questions the interview asks per planned question when a provider proposes one.
 INTERVIEW_MAX_FOLLOW_UPS = int(os.environ.get("AI_MODEL_MAX_FOLLOW_UPS", "1") or 1)
 

@@ -1,0 +1,91 @@
+"""The public candidate endpoints in the OpenAPI document (drf-spectacular describes the DRF staff
+views by itself; these are plain async Django views whose bodies are pydantic models)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import CODES
+from ..schemas import (
+    OPENAPI_MODELS,
+    AccessView,
+    ErrorBody,
+    ResponseView,
+    RunInterviewRequest,
+    SessionView,
+    StartRequest,
+)
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(model: type) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(model: type, description: str = "") -> dict[str, Any]:
+    return {"description": description or model.__name__, "content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for status in statuses:
+        codes = sorted(str(code) for code, (s, _) in CODES.items() if s == status)
+        out[str(status)] = _json(ErrorBody, "error codes: " + ", ".join(codes))
+    return out
+
+
+def public_paths() -> dict[str, Any]:
+    return {
+        "/api/interviews/access/{token}/": {
+            "get": {
+                "operationId": "interview_access",
+                "summary": "Open an interview link (creates its session once)",
+                "tags": ["candidate"],
+                "security": [],
+                "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": _json(AccessView), **_errors(400, 403, 404, 405, 410, 429)},
+            }
+        },
+        "/api/ai-interview/start/": {
+            "post": {
+                "operationId": "interview_start",
+                "summary": "Start the session of a link; waits for the first question",
+                "tags": ["candidate"],
+                "security": [],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(StartRequest)}}},
+                "responses": {"200": _json(SessionView), **_errors(400, 403, 404, 405, 409, 410, 413, 429)},
+            }
+        },
+        "/api/ai-interview/run-interview/": {
+            "post": {
+                "operationId": "interview_run",
+                "summary": "Drive a session: start, question, response, complete",
+                "tags": ["candidate"],
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(RunInterviewRequest)}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "the session view; action `response` adds the acknowledgement and grade",
+                        "content": {"application/json": {"schema": {"oneOf": [_ref(ResponseView), _ref(SessionView)]}}},
+                    },
+                    **_errors(400, 403, 404, 405, 409, 410, 413, 429),
+                },
+            }
+        },
+    }
+
+
+def add_public_endpoints(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: add the candidate endpoints and their schemas."""
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    for model in OPENAPI_MODELS:
+        schema = model.model_json_schema(ref_template=REF)
+        for name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
+        schemas[model.__name__] = schema
+    result.setdefault("paths", {}).update(public_paths())
+    return result

@@ -1,0 +1,74 @@
+"""The docs and the server agree: generated sections are current, the code tables list exactly
+the codes the server has, and the OpenAPI document covers the public endpoints."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+from interview_rt.interviews import docgen, schemas
+from interview_rt.interviews.errors import CODES, ErrorCode
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
+def test_generated_sections_are_current(path: Path) -> None:
+    text = path.read_text()
+    assert docgen.render(text) == text, f"run: python -m interview_rt.interviews.docgen ({path.name} is stale)"
+
+
+def _code_tables(text: str) -> list[set[str]]:
+    """The backticked first cells of every markdown table whose header starts with `| code |`."""
+    tables: list[set[str]] = []
+    current: set[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("| code |"):
+            current = set()
+            tables.append(current)
+        elif current is not None and line.startswith("|"):
+            match = re.match(r"\|\s*`([a-z_]+)`\s*\|", line)
+            if match:
+                current.add(match[1])
+        else:
+            current = None
+    return tables
+
+
+def test_protocol_code_table_is_exactly_the_error_codes() -> None:
+    tables = _code_tables((DOCS / "protocol.md").read_text())
+    assert tables, "docs/protocol.md has no table of error codes"
+    assert set().union(*tables) == {str(code) for code in ErrorCode}
+
+
+@pytest.mark.parametrize("path", sorted(DOCS.glob("*.md")), ids=lambda p: p.name)
+def test_no_doc_names_a_code_the_server_lacks(path: Path) -> None:
+    for table in _code_tables(path.read_text()):
+        assert table <= {str(code) for code in ErrorCode}, table - {str(code) for code in ErrorCode}
+
+
+def test_every_code_has_a_status_and_a_meaning() -> None:
+    assert set(CODES) == set(ErrorCode)
+    for status, meaning in CODES.values():
+        assert 400 <= status < 600 and meaning
+
+
+def test_openapi_covers_the_public_endpoints_and_validates(db: object) -> None:
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    validate_schema(document)
+    for path in ("/api/interviews/access/{token}/", "/api/ai-interview/start/", "/api/ai-interview/run-interview/"):
+        assert path in document["paths"]
+    components = document["components"]["schemas"]
+    for model in schemas.OPENAPI_MODELS:
+        assert model.__name__ in components
+    # The request body the server validates with is the one documented.
+    assert components["RunInterviewRequest"]["properties"]["action"]["enum"] == [
+        "start",
+        "question",
+        "response",
+        "complete",
+    ]
