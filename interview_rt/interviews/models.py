@@ -28,7 +28,6 @@ class Job(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     required_skills = models.JSONField(default=list, blank=True)
-    competencies = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

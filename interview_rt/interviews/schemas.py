@@ -14,12 +14,11 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 
+from ai_service.types import Difficulty, InterviewType, QuestionType
+
 from .constants import (
     CLIENT_ID_PATTERN,
-    DIFFICULTIES,
-    INTERVIEW_TYPES,
     MAX_ANSWER_CHARS,
-    QUESTION_TYPES,
     RESPONSE_TYPES,
     EvaluationStatus,
     FeedbackMode,
@@ -102,9 +101,9 @@ class Question(_Out):
     id: str
     order: int
     text: str
-    type: Literal["technical", "behavioral"]
+    type: QuestionType
     competency: str
-    difficulty: Literal["easy", "medium", "hard"]
+    difficulty: Difficulty
     time_limit_seconds: int
     follow_up_of: str | None = Field(description="the planned question this follow-up probes, or null")
     asked_at: str | None
@@ -147,19 +146,22 @@ class Result(_Out):
     insufficient_evidence_count: int
 
 
-class SessionInfo(_Out):
+class InterviewInfo(_Out):
+    job_title: str
+    candidate_name: str
+    interview_type: InterviewType
+    difficulty: Difficulty
+    question_count: int
+    feedback_mode: FeedbackMode
+    expires_at: str
+
+
+class SessionInfo(InterviewInfo):
     id: str
     status: Status
     awaiting: Awaiting
-    question_count: int
     answered: int
     evaluated: int
-    feedback_mode: FeedbackMode
-    interview_type: Literal["technical", "behavioral", "mixed"]
-    difficulty: Literal["easy", "medium", "hard"]
-    job_title: str
-    candidate_name: str
-    expires_at: str
     current_question: Question | None
     result: Result | None = None
 
@@ -274,16 +276,6 @@ class ResponseView(SessionView):
     evaluation_status: EvaluationStatus
 
 
-class InterviewInfo(_Out):
-    job_title: str
-    candidate_name: str
-    interview_type: Literal["technical", "behavioral", "mixed"]
-    difficulty: Literal["easy", "medium", "hard"]
-    question_count: int
-    feedback_mode: FeedbackMode
-    expires_at: str
-
-
 class AccessView(_Out):
     session_id: str
     status: Status
@@ -295,11 +287,6 @@ class ErrorBody(_Out):
     code: ErrorCode
     message: str
     field: str | None = None
-
-
-assert set(Question.model_fields["type"].annotation.__args__) == set(QUESTION_TYPES)  # type: ignore[union-attr]
-assert set(InterviewInfo.model_fields["difficulty"].annotation.__args__) == set(DIFFICULTIES)  # type: ignore[union-attr]
-assert set(InterviewInfo.model_fields["interview_type"].annotation.__args__) == set(INTERVIEW_TYPES)  # type: ignore[union-attr]
 
 
 # --- validation --------------------------------------------------------------------------------
