@@ -6,6 +6,7 @@ import abc
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .options import ProviderOptions
 from .types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext
 
 
@@ -17,6 +18,8 @@ class AIProvider(abc.ABC):
     """
 
     name = "base"
+    # The declared OPTIONS of this provider; `check_options` and the constructor validate with it.
+    options_model: type[ProviderOptions] = ProviderOptions
 
     def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
         self.alias = alias
@@ -25,7 +28,7 @@ class AIProvider(abc.ABC):
     @classmethod
     def check_options(cls, options: Mapping[str, Any]) -> list[str]:
         """Return human-readable configuration problems (empty when fine); used by `manage.py check`."""
-        return []
+        return cls.options_model.problems(options)
 
     async def warm_up(self) -> None:
         """Load models or open connections before the first interview (optional)."""

@@ -6,15 +6,17 @@ One `ModelHTTPClient` per provider instance gives that provider:
   (Django's `async_to_sync` may run a provider in several loops of one process, and an httpx
   client must not cross loops);
 * explicit connect/read/write/pool timeouts, and an optional deadline for the whole call;
-* retries with exponential backoff and full jitter on 429, 5xx, timeouts and connection errors,
-  honouring `Retry-After` (delta-seconds or HTTP date), capped at `retry_after_max`;
+* retries (tenacity) on 429, 5xx, timeouts and connection errors, waiting the server's
+  `Retry-After` (delta-seconds or HTTP date, capped at `retry_after_max`) when it sends one, else
+  exponential backoff with full jitter;
 * a concurrency limit (an `asyncio.Semaphore` per loop);
 * a circuit breaker: after `breaker_threshold` consecutive failed calls it opens and calls fail
   fast with `ProviderUnavailable(kind="circuit_open")`; after `breaker_cooldown` seconds one
   probe call is let through (half-open) and its outcome closes or re-opens the circuit.
 
 The API key is sent only in the `Authorization` header and is redacted from every log line and
-exception message produced here. No Django import: options arrive as a plain mapping.
+exception message produced here. No Django import: options arrive as a plain mapping and are
+validated by `HTTPSettings`, a pydantic model.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import email.utils
 import json
 import logging
 import math
-import random
 import re
 import threading
 import time
@@ -32,12 +33,17 @@ import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from pydantic import Field, field_validator
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_base, wait_random_exponential
 
-from .errors import ProviderBadOutput, ProviderConfigError, ProviderError, ProviderTimeout, ProviderUnavailable
+from .errors import ProviderBadOutput, ProviderError, ProviderTimeout, ProviderUnavailable
+from .options import ProviderOptions, option_error
 
 logger = logging.getLogger("ai_service.http")
 
@@ -45,6 +51,8 @@ USER_AGENT = "interview-rt-ai/1 (+httpx)"
 REDACTED = "[REDACTED]"
 # Error kinds that say "the service is not answering"; only these count towards the breaker.
 AVAILABILITY_KINDS = frozenset({"timeout", "connection", "unavailable", "rate_limited"})
+# Seconds `aclose()` waits for a client to close on another event loop.
+CLOSE_TIMEOUT = 5.0
 
 _BEARER_RE = re.compile(r"(?i)\b(bearer\s+)[^\s\"',;]+")
 
@@ -79,28 +87,58 @@ def redact_url(url: str) -> str:
 
 # --- options -----------------------------------------------------------------------------------
 
+_SECONDS = "a positive number of seconds"
 
-@dataclass(frozen=True)
-class HTTPSettings:
-    """Transport options of a networked provider, parsed from its OPTIONS mapping."""
 
-    endpoint: str
-    api_key: str = ""
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    write_timeout: float = 10.0
-    pool_timeout: float = 10.0
+def endpoint_problem(endpoint: object) -> str | None:
+    """What is wrong with an endpoint URL (None when fine), without echoing credentials."""
+    if endpoint is None or endpoint == "":
+        return "is missing (set AI_MODEL_API_ENDPOINT)"
+    if not isinstance(endpoint, str):
+        return "must be a string URL"
+    try:
+        parts = urlsplit(endpoint)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"{redact_url(endpoint)!r} is not a valid URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{redact_url(endpoint)!r} must be an http:// or https:// URL with a host"
+    if parts.query or parts.fragment:
+        return "must not carry a query string or fragment"
+    return None
+
+
+class HTTPSettings(ProviderOptions):
+    """Transport options of a networked provider (the part of its OPTIONS this module reads)."""
+
+    endpoint: str = Field("", validate_default=True)
+    api_key: str = Field("", repr=False, description="a string")
+    connect_timeout: float = Field(5.0, gt=0, allow_inf_nan=False, description=_SECONDS)
+    read_timeout: float = Field(30.0, gt=0, allow_inf_nan=False, description=_SECONDS)
+    write_timeout: float = Field(10.0, gt=0, allow_inf_nan=False, description=_SECONDS)
+    pool_timeout: float = Field(10.0, gt=0, allow_inf_nan=False, description=_SECONDS)
     # Deadline for one call including retries, back-off sleeps and queueing (None: unbounded).
-    total_timeout: float | None = None
-    max_retries: int = 2
-    backoff_base: float = 0.5
-    backoff_max: float = 8.0
-    retry_after_max: float = 10.0
-    max_concurrency: int = 8
-    breaker_threshold: int = 5
-    breaker_cooldown: float = 30.0
-    max_response_bytes: int = 2_000_000
-    verify: bool | str = True
+    total_timeout: float | None = Field(None, gt=0, allow_inf_nan=False, description=_SECONDS + " or None")
+    max_retries: int = Field(2, ge=0, description="an integer >= 0")
+    backoff_base: float = Field(0.5, gt=0, allow_inf_nan=False, description=_SECONDS)
+    backoff_max: float = Field(8.0, gt=0, allow_inf_nan=False, description=_SECONDS)
+    retry_after_max: float = Field(10.0, gt=0, allow_inf_nan=False, description=_SECONDS)
+    max_concurrency: int = Field(8, ge=1, description="an integer >= 1")
+    breaker_threshold: int = Field(5, ge=1, description="an integer >= 1")
+    breaker_cooldown: float = Field(30.0, gt=0, allow_inf_nan=False, description=_SECONDS)
+    max_response_bytes: int = Field(2_000_000, ge=1024, description="an integer >= 1024")
+    verify: bool | str = Field(True, description="a boolean or a CA bundle path")
+    # Injected by tests: the transport of the clients created here, or a client used as-is.
+    transport: httpx.AsyncBaseTransport | None = Field(None, repr=False, description="an httpx.AsyncBaseTransport")
+    client: httpx.AsyncClient | None = Field(None, repr=False, description="an httpx.AsyncClient")
+
+    @field_validator("endpoint", mode="plain")
+    @classmethod
+    def _endpoint(cls, value: object) -> str:
+        problem = endpoint_problem(value)
+        if problem:
+            raise option_error(problem)
+        return str(value).rstrip("/")
 
     def timeout(self) -> httpx.Timeout:
         return httpx.Timeout(
@@ -109,89 +147,13 @@ class HTTPSettings:
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> HTTPSettings:
-        problems = check_http_options(options)
-        if problems:
-            raise ProviderConfigError("; ".join(problems))
-        kwargs: dict[str, Any] = {"endpoint": str(options["endpoint"]).rstrip("/")}
-        kwargs["api_key"] = str(options.get("api_key") or "")
-        for name in _FLOAT_OPTIONS:
-            if options.get(name) is not None:
-                kwargs[name] = float(options[name])
-        if options.get("total_timeout") is not None:
-            kwargs["total_timeout"] = float(options["total_timeout"])
-        for name in _INT_OPTIONS:
-            if options.get(name) is not None:
-                kwargs[name] = int(options[name])
-        if options.get("verify") is not None:
-            kwargs["verify"] = options["verify"]
-        return cls(**kwargs)
-
-
-# Stand-in settings of a misconfigured provider, which raises ProviderConfigError before any call.
-UNUSABLE_SETTINGS = HTTPSettings(endpoint="http://unconfigured.invalid", max_retries=0)
-
-# Positive numbers of seconds.
-_FLOAT_OPTIONS = (
-    "connect_timeout",
-    "read_timeout",
-    "write_timeout",
-    "pool_timeout",
-    "backoff_base",
-    "backoff_max",
-    "retry_after_max",
-    "breaker_cooldown",
-)
-# name -> smallest allowed value
-_INT_OPTIONS = {"max_retries": 0, "max_concurrency": 1, "breaker_threshold": 1, "max_response_bytes": 1024}
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def check_endpoint(endpoint: object) -> list[str]:
-    if endpoint is None or endpoint == "":
-        return ["OPTIONS['endpoint'] is missing (set AI_MODEL_API_ENDPOINT)"]
-    if not isinstance(endpoint, str):
-        return ["OPTIONS['endpoint'] must be a string URL"]
-    try:
-        parts = urlsplit(endpoint)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        return [f"OPTIONS['endpoint'] {redact_url(endpoint)!r} is not a valid URL"]
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return [f"OPTIONS['endpoint'] {redact_url(endpoint)!r} must be an http:// or https:// URL with a host"]
-    if parts.query or parts.fragment:
-        return ["OPTIONS['endpoint'] must not carry a query string or fragment"]
-    return []
+        """The validated settings; `ProviderConfigError` naming every bad option otherwise."""
+        return cls.parse(options)
 
 
 def check_http_options(options: Mapping[str, Any]) -> list[str]:
     """Human-readable problems of the transport options (empty when fine)."""
-    problems = check_endpoint(options.get("endpoint"))
-    api_key = options.get("api_key")
-    if api_key is not None and not isinstance(api_key, str):
-        problems.append("OPTIONS['api_key'] must be a string")
-    for name in _FLOAT_OPTIONS:
-        value = options.get(name)
-        if value is not None and not (_is_number(value) and value > 0):
-            problems.append(f"OPTIONS[{name!r}] must be a positive number of seconds, not {value!r}")
-    total = options.get("total_timeout")
-    if total is not None and not (_is_number(total) and total > 0):
-        problems.append(f"OPTIONS['total_timeout'] must be a positive number of seconds or None, not {total!r}")
-    for name, minimum in _INT_OPTIONS.items():
-        value = options.get(name)
-        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= minimum):
-            problems.append(f"OPTIONS[{name!r}] must be an integer >= {minimum}, not {value!r}")
-    verify = options.get("verify")
-    if verify is not None and not isinstance(verify, bool | str):
-        problems.append("OPTIONS['verify'] must be a boolean or a CA bundle path")
-    for name in ("transport", "client"):
-        value = options.get(name)
-        expected = httpx.AsyncBaseTransport if name == "transport" else httpx.AsyncClient
-        if value is not None and not isinstance(value, expected):
-            problems.append(f"OPTIONS[{name!r}] must be an {expected.__module__}.{expected.__name__}")
-    return problems
+    return HTTPSettings.problems(options)
 
 
 # --- retry policy (pure) -----------------------------------------------------------------------
@@ -219,14 +181,37 @@ def parse_retry_after(value: str | None, *, cap: float, now: datetime | None = N
     return max(0.0, min(seconds, cap))
 
 
-def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempt))."""
-    ceiling = min(cap, base * (2 ** min(attempt, 30)))
-    return (rng or random).uniform(0.0, ceiling)
-
-
 def is_retryable_status(status: int) -> bool:
     return status in (408, 429) or 500 <= status <= 599
+
+
+class RetryableFailure(Exception):
+    """One attempt failed in a way another attempt may not: the error to report and the server's wait."""
+
+    def __init__(self, error: ProviderError, retry_after: float | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+
+
+class WaitRetryAfter(wait_base):
+    """Tenacity wait: the server's `Retry-After` (already parsed and capped) when the failed attempt
+    carried one, else `fallback`."""
+
+    def __init__(self, fallback: wait_base) -> None:
+        self.fallback = fallback
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None and outcome.failed else None
+        if isinstance(failure, RetryableFailure) and failure.retry_after is not None:
+            return failure.retry_after
+        return float(self.fallback(retry_state))
+
+
+def retry_wait(settings: HTTPSettings) -> WaitRetryAfter:
+    """Retry-After, else full-jitter exponential backoff: uniform(0, min(max, base * 2**(attempt - 1)))."""
+    return WaitRetryAfter(wait_random_exponential(multiplier=settings.backoff_base, max=settings.backoff_max))
 
 
 # --- circuit breaker ---------------------------------------------------------------------------
@@ -368,7 +353,7 @@ class ModelHTTPClient:
 
     `transport` (an `httpx.AsyncBaseTransport`, e.g. `httpx.MockTransport`) is used for the
     clients this object creates; `client` (an `httpx.AsyncClient`) is used as-is in every loop
-    and never closed here (its owner closes it).
+    and never closed here (its owner closes it). Both default to the settings' own.
     """
 
     def __init__(
@@ -382,15 +367,14 @@ class ModelHTTPClient:
     ) -> None:
         self.name = name
         self.settings = settings
-        self._transport = transport
-        self._injected_client = client
+        self._transport = transport or settings.transport
+        self._injected_client = client or settings.client
         self._headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **(extra_headers or {})}
         if settings.api_key:
             self._headers["Authorization"] = f"Bearer {settings.api_key}"
         self.breaker = CircuitBreaker(name, threshold=settings.breaker_threshold, cooldown=settings.breaker_cooldown)
         self._states: dict[int, _LoopState] = {}
         self._lock = threading.Lock()
-        self._rng = random.Random()
         # Indirection so tests can record back-off sleeps instead of waiting.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.in_flight = 0
@@ -433,13 +417,27 @@ class ModelHTTPClient:
         return state.client
 
     async def aclose(self) -> None:
-        """Close the client of the running loop (others are dropped once their loop is closed)."""
-        loop = asyncio.get_running_loop()
+        """Close every client this object created: the running loop's here, a live other loop's on
+        that loop (bounded by CLOSE_TIMEOUT); those of closed loops are just dropped."""
+        running = asyncio.get_running_loop()
         with self._lock:
-            state = self._states.pop(id(loop), None)
-            self._prune()
-        if state is not None and state.client is not None and state.loop_ref() is loop:
-            await state.client.aclose()
+            states = list(self._states.values())
+            self._states.clear()
+        for state in states:
+            loop, client = state.loop_ref(), state.client
+            if client is None or client.is_closed or loop is None or loop.is_closed():
+                continue
+            if loop is running:
+                await client.aclose()
+                continue
+            # An httpx client must be closed on its own loop.
+            future = asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await asyncio.wrap_future(future)
+            except Exception as exc:
+                future.cancel()
+                logger.warning("%s: could not close the client of another event loop: %r", self.name, exc)
 
     # -- calls
 
@@ -497,64 +495,77 @@ class ModelHTTPClient:
                 self.breaker.release(probe)
 
     async def _attempts(self, path: str, body: Mapping[str, Any]) -> tuple[_RawResponse, int]:
+        """The 2xx response and the number of attempts it took; the last attempt's error otherwise."""
         url = self.url(path)
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        last: ProviderError | None = None
         attempts = self.settings.max_retries + 1
-        for attempt in range(attempts):
-            delay: float | None = None
-            try:
-                raw = await self._send(url, payload)
-            except httpx.TimeoutException as exc:
-                last = ProviderTimeout(f"{self.name}: POST {path} timed out ({type(exc).__name__})")
-            except httpx.DecodingError:
-                raise ProviderBadOutput(f"{self.name}: POST {path} returned a body that cannot be decoded") from None
-            except httpx.RequestError as exc:  # connect/read/write errors, protocol errors
-                last = ProviderUnavailable(
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(attempts),
+            wait=retry_wait(self.settings),
+            retry=retry_if_exception_type(RetryableFailure),
+            sleep=self.sleep,
+            before_sleep=partial(self._log_retry, url, attempts),
+            reraise=True,
+        )
+        try:
+            raw: _RawResponse = await retrying(self._attempt, url, path, payload)
+        except RetryableFailure as failure:
+            error = failure.error
+            if attempts > 1:
+                error.args = (f"{error} (after {attempts} attempts)",)
+            raise error from None
+        return raw, int(retrying.statistics["attempt_number"])
+
+    def _log_retry(self, url: str, attempts: int, state: RetryCallState) -> None:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        error = failure.error if isinstance(failure, RetryableFailure) else failure
+        logger.warning(
+            "%s: attempt %d/%d of POST %s failed (%s: %s); retrying in %.2fs",
+            self.name,
+            state.attempt_number,
+            attempts,
+            redact_url(url),
+            getattr(error, "kind", type(error).__name__),
+            error,
+            state.upcoming_sleep,
+        )
+
+    async def _attempt(self, url: str, path: str, payload: bytes) -> _RawResponse:
+        """One POST: the 2xx response, a final ProviderError, or a RetryableFailure."""
+        try:
+            raw = await self._send(url, payload)
+        except httpx.TimeoutException as exc:
+            timeout = ProviderTimeout(f"{self.name}: POST {path} timed out ({type(exc).__name__})")
+            raise RetryableFailure(timeout) from None
+        except httpx.DecodingError:
+            raise ProviderBadOutput(f"{self.name}: POST {path} returned a body that cannot be decoded") from None
+        except httpx.RequestError as exc:  # connect/read/write errors, protocol errors
+            raise RetryableFailure(
+                ProviderUnavailable(
                     f"{self.name}: POST {path} failed: {type(exc).__name__}: {self._redact(str(exc))}",
                     kind="connection",
                 )
-            else:
-                status = raw.status_code
-                if 200 <= status <= 299:
-                    return raw, attempt + 1
-                excerpt = self._excerpt(raw.content)
-                said = f": {excerpt}" if excerpt else ""
-                if not is_retryable_status(status):
-                    raise RequestRejected(
-                        f"{self.name}: POST {path} was rejected with HTTP {status}{said}",
-                        status_code=status,
-                        body_excerpt=excerpt,
-                        kind="auth" if status in (401, 403) else "rejected",
-                    )
-                last = UpstreamUnavailable(
-                    f"{self.name}: POST {path} answered HTTP {status}{said}",
-                    status_code=status,
-                    body_excerpt=excerpt,
-                    kind="rate_limited" if status == 429 else "unavailable",
-                )
-                delay = parse_retry_after(raw.headers.get("retry-after"), cap=self.settings.retry_after_max)
-            if attempt + 1 >= attempts:
-                break
-            if delay is None:
-                delay = backoff_delay(
-                    attempt, base=self.settings.backoff_base, cap=self.settings.backoff_max, rng=self._rng
-                )
-            logger.warning(
-                "%s: attempt %d/%d of POST %s failed (%s: %s); retrying in %.2fs",
-                self.name,
-                attempt + 1,
-                attempts,
-                redact_url(url),
-                last.kind,
-                last,
-                delay,
+            ) from None
+        status = raw.status_code
+        if 200 <= status <= 299:
+            return raw
+        excerpt = self._excerpt(raw.content)
+        said = f": {excerpt}" if excerpt else ""
+        if not is_retryable_status(status):
+            raise RequestRejected(
+                f"{self.name}: POST {path} was rejected with HTTP {status}{said}",
+                status_code=status,
+                body_excerpt=excerpt,
+                kind="auth" if status in (401, 403) else "rejected",
             )
-            await self.sleep(delay)
-        assert last is not None
-        if attempts > 1:
-            last.args = (f"{last} (after {attempts} attempts)",)
-        raise last
+        error = UpstreamUnavailable(
+            f"{self.name}: POST {path} answered HTTP {status}{said}",
+            status_code=status,
+            body_excerpt=excerpt,
+            kind="rate_limited" if status == 429 else "unavailable",
+        )
+        wait = parse_retry_after(raw.headers.get("retry-after"), cap=self.settings.retry_after_max)
+        raise RetryableFailure(error, wait)
 
     async def _send(self, url: str, payload: bytes) -> _RawResponse:
         state = self._state()
@@ -591,8 +602,3 @@ class ModelHTTPClient:
             raise ProviderBadOutput(
                 f"{self.name}: POST {path} returned a body that is not JSON: {self._excerpt(raw.content)!r}"
             ) from None
-
-
-def transport_from_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The injectable `transport`/`client` of a provider's options, as ModelHTTPClient kwargs."""
-    return {"transport": options.get("transport"), "client": options.get("client")}

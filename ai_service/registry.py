@@ -172,9 +172,7 @@ class ProviderRegistry:
             except ProviderConfigError as exc:
                 problems.append(f"AI_PROVIDERS[{alias!r}]: {exc}")
                 continue
-            problems.extend(
-                f"AI_PROVIDERS[{alias!r}]: {msg}" for msg in cls.check_options(entry.get("OPTIONS", {}))
-            )
+            problems.extend(f"AI_PROVIDERS[{alias!r}]: {msg}" for msg in cls.check_options(entry.get("OPTIONS", {})))
             fallback = entry.get("FALLBACK")
             if fallback and fallback not in self.config:
                 problems.append(f"AI_PROVIDERS[{alias!r}]: FALLBACK {fallback!r} is not a configured alias")
@@ -200,6 +198,22 @@ class ProviderRegistry:
         return provider
 
     async def aclose(self) -> None:
-        for provider in self._providers.values():
-            await provider.aclose()
-        self._providers.clear()
+        """Close every provider built so far (their HTTP clients and pools); call once at shutdown.
+
+        Each provider is closed once, including those a FallbackProvider wraps; one that fails to
+        close is logged and the others are still closed. The registry builds afresh afterwards.
+        """
+        providers, self._providers = list(self._providers.values()), {}
+        closed: set[int] = set()
+        while providers:
+            provider = providers.pop(0)
+            if id(provider) in closed:
+                continue
+            closed.add(id(provider))
+            if isinstance(provider, FallbackProvider):
+                providers += [provider.primary, provider.fallback]
+                continue
+            try:
+                await provider.aclose()
+            except Exception:
+                logger.exception("%s: closing the provider failed", provider.alias)

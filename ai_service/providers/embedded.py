@@ -13,9 +13,10 @@ import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from .. import feedback
 from ..bank import BankQuestion, load_bank
@@ -25,6 +26,7 @@ from ..grading import batcher, encoder, lexical, semantic
 from ..grading.batcher import MicroBatcher
 from ..grading.text import stems
 from ..grading.types import GradeInput, GradeOutput
+from ..options import ProviderOptions
 from ..types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
 
 logger = logging.getLogger(__name__)
@@ -182,22 +184,34 @@ def select_questions(
     return head + tail
 
 
+class EmbeddedOptions(ProviderOptions):
+    model_name: str = Field("embedded", description="a string")
+    model_version: str = Field(lexical.VERSION, description="a string")
+    # "semantic" (MiniLM, calibrated; the default) or "lexical" (no model).
+    grader: Literal["semantic", "lexical"] = Field("semantic", description="semantic or lexical")
+    batch_max: int = Field(batcher.MAX_BATCH, ge=1, description="an integer >= 1")
+    batch_delay_ms: float = Field(batcher.MAX_DELAY * 1000, ge=0, allow_inf_nan=False, description="milliseconds >= 0")
+    batch_concurrency: int = Field(batcher.MAX_CONCURRENT, ge=1, description="an integer >= 1")
+
+
 class EmbeddedProvider(AIProvider):
     name = "embedded"
     rubric_version = "embedded-rubric-1"
+    options_model = EmbeddedOptions
 
     def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(alias, options)
-        self.model_name = str(self.options.get("model_name", "embedded"))
-        self.model_version = str(self.options.get("model_version", lexical.VERSION))
-        # "semantic" (MiniLM, calibrated; the default) or "lexical" (no model).
-        self.grader = str(self.options.get("grader", "semantic"))
+        # Nothing to fall back to: bad options fail here (ProviderConfigError), as `manage.py check` says.
+        settings = EmbeddedOptions.parse(self.options)
+        self.model_name = settings.model_name
+        self.model_version = settings.model_version
+        self.grader = settings.grader
         self._semantic_ready_state: bool | None = None if self.grader == "semantic" else False
         self._batcher: MicroBatcher[GradeInput, GradeOutput] = MicroBatcher(
             self._grade,
-            max_batch=int(self.options.get("batch_max", batcher.MAX_BATCH)),
-            max_delay=float(self.options.get("batch_delay_ms", batcher.MAX_DELAY * 1000)) / 1000.0,
-            max_concurrent=int(self.options.get("batch_concurrency", batcher.MAX_CONCURRENT)),
+            max_batch=settings.batch_max,
+            max_delay=settings.batch_delay_ms / 1000.0,
+            max_concurrent=settings.batch_concurrency,
         )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:

@@ -1,4 +1,4 @@
-"""What the providers that call a model over HTTP share: option checks, the client, lifecycle."""
+"""What the providers that call a model over HTTP share: their OPTIONS model, the client, lifecycle."""
 
 from __future__ import annotations
 
@@ -6,37 +6,44 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import Field
+
 from ..base import AIProvider
 from ..errors import ProviderConfigError
-from ..http import UNUSABLE_SETTINGS, HTTPSettings, ModelHTTPClient, check_http_options, transport_from_options
+from ..http import HTTPSettings, ModelHTTPClient
 from ..types import Evaluation, EvaluationRequest
 
+# Stand-in values of a misconfigured provider, which raises ProviderConfigError before any call.
+_UNUSABLE: dict[str, Any] = {"endpoint": "http://unconfigured.invalid", "max_retries": 0}
 
-def check_follow_up_option(options: Mapping[str, Any]) -> list[str]:
-    value = options.get("max_follow_ups")
-    if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return [f"OPTIONS['max_follow_ups'] must be an integer >= 0, not {value!r}"]
-    return []
+
+class NetworkedOptions(HTTPSettings):
+    """OPTIONS of a provider that calls a model over HTTP: the transport settings and these."""
+
+    model_name: str = Field("", description="a string")
+    model_version: str = Field("", description="a string")
+    max_follow_ups: int = Field(1, ge=0, description="an integer >= 0")
 
 
 class NetworkedProvider(AIProvider):
-    """Base of the HTTP providers. OPTIONS: the transport options of `HTTPSettings`, `model_name`,
-    `model_version`, `max_follow_ups` (0 disables follow-ups), and `transport`/`client` for tests."""
+    """Base of the HTTP providers. OPTIONS: see `options_model` (`NetworkedOptions` or a subclass)."""
+
+    options_model: type[NetworkedOptions] = NetworkedOptions
 
     def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(alias, options)
         # A misconfigured provider is still built, so that its FallbackProvider answers instead
         # (error_kind "config"); `manage.py check` reports the same problems at deploy time.
         self.config_problems = self.check_options(self.options)
-        self.settings = HTTPSettings.from_options(self.options) if not self.config_problems else UNUSABLE_SETTINGS
-        self.model_name = str(self.options.get("model_name") or "")
-        self.model_version = str(self.options.get("model_version") or "")
-        self.max_follow_ups = int(self.options.get("max_follow_ups", 1))
-        self.http = ModelHTTPClient(f"{self.name}[{alias}]", self.settings, **transport_from_options(self.options))
-
-    @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        return check_http_options(options) + check_follow_up_option(options)
+        self.settings: NetworkedOptions = (
+            self.options_model.model_construct(**_UNUSABLE)
+            if self.config_problems
+            else self.options_model.parse(self.options)
+        )
+        self.model_name = self.settings.model_name
+        self.model_version = self.settings.model_version
+        self.max_follow_ups = self.settings.max_follow_ups
+        self.http = ModelHTTPClient(f"{self.name}[{alias}]", self.settings)
 
     @property
     def follow_ups_enabled(self) -> bool:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
 
 from .. import prompts
 from ..errors import ProviderBadOutput
@@ -22,14 +24,15 @@ from ..http import (
     RequestRejected,
     redact_url,
 )
+from ..options import option_error
 from ..registry import QuestionSet
 from ..types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
 from .http_model import parse_evaluation, parse_questions
-from .networked import NetworkedProvider
+from .networked import NetworkedOptions, NetworkedProvider
 
 logger = logging.getLogger("ai_service.providers.openai_compat")
 
-JSON_MODES = ("json_schema", "json_object", "none")
+JsonMode = Literal["json_schema", "json_object", "none"]
 GENERIC_FOLLOW_UP = "Could you expand on your answer, with a concrete example of how you would apply it?"
 _UNSUPPORTED_WORDS = (
     "unsupported",
@@ -100,47 +103,45 @@ def _usage(data: Any) -> dict[str, int]:
     }
 
 
+class OpenAICompatOptions(NetworkedOptions):
+    """OPTIONS of an OpenAI-compatible server: the networked options, a required `model_name`, and
+    how to ask for JSON and sample."""
+
+    model_name: str = Field("", validate_default=True)
+    # False starts with json_object instead of json_schema.
+    json_schema: bool = Field(True, description="a boolean")
+    # Overrides `json_schema`; "none" sends no response_format at all.
+    json_mode: JsonMode | None = Field(None, description="one of json_schema, json_object, none")
+    temperature: float = Field(0.2, ge=0, le=2, allow_inf_nan=False, description="a number in 0..2")
+    max_tokens: int | None = Field(None, gt=0, description="a positive integer")
+
+    @field_validator("model_name", mode="after")
+    @classmethod
+    def _model_name_required(cls, value: str) -> str:
+        if not value.strip():
+            raise option_error("is missing (set AI_MODEL_NAME to the served model's name)")
+        return value
+
+
 class OpenAICompatProvider(NetworkedProvider):
-    """OPTIONS: `endpoint` (base URL incl. `/v1`), `api_key` (optional for local servers),
-    `model_name` (required), `model_version`, `json_schema` (default True; False uses json_object),
-    `json_mode` ("json_schema" | "json_object" | "none", overrides `json_schema`), `temperature`
-    (default 0.2), `max_tokens`, `max_follow_ups` (default 1; 0 disables follow-up proposals),
-    the transport options of `ai_service.http.HTTPSettings`, and `transport`/`client` for tests.
+    """OPTIONS (`OpenAICompatOptions`): `endpoint` (base URL incl. `/v1`), `api_key` (optional for
+    local servers), `model_name` (required), `model_version`, `json_schema` (default True; False uses
+    json_object), `json_mode` ("json_schema" | "json_object" | "none", overrides `json_schema`),
+    `temperature` (default 0.2), `max_tokens`, `max_follow_ups` (default 1; 0 disables follow-up
+    proposals), the transport options of `ai_service.http.HTTPSettings`, and `transport`/`client`
+    for tests.
     """
 
     name = "openai_compat"
+    options_model = OpenAICompatOptions
 
     def __init__(self, alias: str, options: Mapping[str, Any] | None = None) -> None:
         super().__init__(alias, options)
-        mode = self.options.get("json_mode")
-        if mode is None:
-            mode = "json_schema" if self.options.get("json_schema", True) else "json_object"
-        self.json_mode: str = str(mode)
-        self.temperature = float(self.options.get("temperature", 0.2))
-        self.max_tokens: int | None = self.options.get("max_tokens")
-
-    @classmethod
-    def check_options(cls, options: Mapping[str, Any]) -> list[str]:
-        problems = super().check_options(options)
-        model = options.get("model_name")
-        if not isinstance(model, str) or not model.strip():
-            problems.append("OPTIONS['model_name'] is missing (set AI_MODEL_NAME to the served model's name)")
-        if not isinstance(options.get("json_schema", True), bool):
-            problems.append("OPTIONS['json_schema'] must be a boolean")
-        mode = options.get("json_mode")
-        if mode is not None and mode not in JSON_MODES:
-            problems.append(f"OPTIONS['json_mode'] must be one of {', '.join(JSON_MODES)}, not {mode!r}")
-        temperature = options.get("temperature")
-        if temperature is not None and not (
-            isinstance(temperature, int | float) and not isinstance(temperature, bool) and 0 <= temperature <= 2
-        ):
-            problems.append(f"OPTIONS['temperature'] must be a number in 0..2, not {temperature!r}")
-        max_tokens = options.get("max_tokens")
-        if max_tokens is not None and not (
-            isinstance(max_tokens, int) and not isinstance(max_tokens, bool) and max_tokens > 0
-        ):
-            problems.append(f"OPTIONS['max_tokens'] must be a positive integer, not {max_tokens!r}")
-        return problems
+        settings = self.settings
+        assert isinstance(settings, OpenAICompatOptions)
+        self.json_mode: str = settings.json_mode or ("json_schema" if settings.json_schema else "json_object")
+        self.temperature = settings.temperature
+        self.max_tokens = settings.max_tokens
 
     def _body(self, task: str, messages: list[prompts.Message], mode: str) -> dict[str, Any]:
         body: dict[str, Any] = {"model": self.model_name, "messages": messages, "temperature": self.temperature}

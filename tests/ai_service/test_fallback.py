@@ -7,6 +7,7 @@ import pickle
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import pytest
 
 from ai_service.base import AIProvider
@@ -15,7 +16,16 @@ from ai_service.providers.embedded import EmbeddedProvider
 from ai_service.registry import FallbackProvider, ProviderRegistry, QuestionSet, question_provenance
 from ai_service.types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
 
-from .conftest import CONTEXT, PROVIDER_KINDS, SERVER_API_KEY, STRONG, WEAK, ReferenceServer, make_provider
+from .conftest import (
+    CONTEXT,
+    PROVIDER_KINDS,
+    SERVER_API_KEY,
+    STRONG,
+    WEAK,
+    ReferenceServer,
+    make_provider,
+    read_timeout,
+)
 
 FAULT_KINDS = {
     "5xx": "unavailable",
@@ -37,7 +47,7 @@ def wrap(kind: str, url: str, **options: object) -> FallbackProvider:
 @pytest.mark.parametrize("kind", PROVIDER_KINDS)
 async def test_fallback_under_each_fault(ref_server: ReferenceServer, kind: str, fault: str) -> None:
     ref_server.control(fault=fault, latency_ms=800 if fault == "latency" else 0)
-    provider = wrap(kind, ref_server.url, read_timeout=0.3)
+    provider = wrap(kind, ref_server.url, read_timeout=read_timeout(fault))
     evaluation = await provider.evaluate(STRONG)
     assert evaluation.provenance.fallback_used is True
     assert evaluation.provenance.error_kind == FAULT_KINDS[fault]
@@ -164,3 +174,31 @@ def test_question_set_is_a_tuple_that_keeps_its_provenance() -> None:
     restored = pickle.loads(pickle.dumps(questions))
     assert question_provenance(restored) == Provenance(provider="p", fallback_used=True)
     assert question_provenance([]) is None
+
+
+async def test_registry_aclose_closes_every_built_providers_http_client() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"score": 5, "feedback": "Fine."})
+
+    registry = ProviderRegistry(
+        {
+            "default": {
+                "BACKEND": "ai_service.providers.http_model.HTTPModelProvider",
+                "OPTIONS": {"endpoint": "https://model.example", "transport": httpx.MockTransport(handler)},
+                "FALLBACK": "embedded",
+            },
+            "other": {
+                "BACKEND": "ai_service.providers.openai_compat.OpenAICompatProvider",
+                "OPTIONS": {"endpoint": "https://llm.example/v1", "model_name": "m"},
+            },
+            "embedded": {"BACKEND": "ai_service.providers.embedded.EmbeddedProvider", "OPTIONS": {"grader": "lexical"}},
+        }
+    )
+    default, other = registry.get(), registry.get("other")
+    assert isinstance(default, FallbackProvider)
+    assert (await default.evaluate(STRONG)).provenance.provider == "http_model"
+    clients = [default.primary.http.client(), other.http.client()]  # type: ignore[attr-defined]
+    await registry.aclose()
+    assert all(client.is_closed for client in clients)
+    assert registry.get() is not default  # built afresh after a close
+    await registry.aclose()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -14,6 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
+from tenacity import RetryCallState
+from tenacity.wait import wait_base
 
 from ai_service.errors import ProviderBadOutput, ProviderConfigError, ProviderTimeout, ProviderUnavailable
 from ai_service.http import (
@@ -21,11 +22,12 @@ from ai_service.http import (
     HTTPSettings,
     ModelHTTPClient,
     RequestRejected,
-    backoff_delay,
+    RetryableFailure,
     check_http_options,
     parse_retry_after,
     redact,
     redact_url,
+    retry_wait,
 )
 
 SECRET = "sk-live-SUPERSECRET-abcdef123456"
@@ -72,14 +74,30 @@ def test_retry_after_invalid_is_ignored(value: str | None) -> None:
     assert parse_retry_after(value, cap=10) is None
 
 
+def failed_attempt(number: int, error: BaseException) -> RetryCallState:
+    """The state tenacity hands its wait strategy after attempt `number` raised `error`."""
+    state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
+    state.attempt_number = number
+    state.set_exception((type(error), error, None))
+    return state
+
+
 def test_backoff_is_full_jitter_exponential_and_capped() -> None:
-    rng = random.Random(7)
+    wait = retry_wait(HTTPSettings.from_options({"endpoint": "https://h", "backoff_base": 0.25, "backoff_max": 2.0}))
+    assert isinstance(wait, wait_base)
+    no_retry_after = RetryableFailure(ProviderUnavailable("503"))
     for attempt in range(8):
         ceiling = min(2.0, 0.25 * 2**attempt)
-        delays = [backoff_delay(attempt, base=0.25, cap=2.0, rng=rng) for _ in range(200)]
+        delays = [wait(failed_attempt(attempt + 1, no_retry_after)) for _ in range(200)]
         assert all(0 <= d <= ceiling for d in delays)
         assert max(delays) > ceiling * 0.8  # full jitter spans the whole range
         assert min(delays) < ceiling * 0.2
+
+
+def test_wait_is_the_servers_retry_after_when_given() -> None:
+    wait = retry_wait(HTTPSettings.from_options({"endpoint": "https://h", "backoff_base": 0.25, "backoff_max": 2.0}))
+    assert wait(failed_attempt(1, RetryableFailure(ProviderUnavailable("429"), retry_after=7.0))) == 7.0
+    assert wait(failed_attempt(3, RetryableFailure(ProviderUnavailable("429"), retry_after=0.0))) == 0.0
 
 
 def test_redaction() -> None:
@@ -279,16 +297,21 @@ async def test_oversized_response_is_bad_output() -> None:
 
 
 async def test_total_timeout_bounds_the_whole_call() -> None:
+    cancelled = asyncio.Event()
+
     async def handler(request: httpx.Request) -> httpx.Response:
-        await asyncio.sleep(5)
+        try:
+            await asyncio.Event().wait()  # never answers: only the total timeout ends the call
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
         return ok()
 
-    client, _ = make_client(handler, total_timeout=0.2)
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    with pytest.raises(ProviderTimeout, match="total timeout"):
-        await client.post_json("p", {})
-    assert loop.time() - started < 1.5
+    client, _ = make_client(handler, total_timeout=0.2, read_timeout=600)
+    async with asyncio.timeout(60):  # a guard against a hang, far above the 0.2 s under test
+        with pytest.raises(ProviderTimeout, match="total timeout"):
+            await client.post_json("p", {})
+    assert cancelled.is_set()  # the request in flight was abandoned, not left running
     await client.aclose()
 
 
@@ -469,3 +492,27 @@ async def test_open_breaker_fails_fast_without_a_request() -> None:
         await client.post_json("p", {})
     assert info.value.kind == "circuit_open" and calls == 2
     await client.aclose()
+
+
+async def test_aclose_closes_the_client_of_another_live_loop() -> None:
+    import threading
+
+    client, _ = make_client(lambda r: ok())
+    other = asyncio.new_event_loop()
+    thread = threading.Thread(target=other.run_forever, daemon=True)
+    thread.start()
+    try:
+        asyncio.run_coroutine_threadsafe(client.post_json("p", {}), other).result(timeout=60)
+
+        async def theirs() -> httpx.AsyncClient:
+            return client.client()
+
+        foreign = asyncio.run_coroutine_threadsafe(theirs(), other).result(timeout=60)
+        await client.post_json("p", {})
+        mine = client.client()
+        await client.aclose()
+        assert mine.is_closed and foreign.is_closed
+    finally:
+        other.call_soon_threadsafe(other.stop)
+        thread.join(timeout=60)
+        other.close()
