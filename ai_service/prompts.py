@@ -16,12 +16,14 @@ import json
 import re
 from typing import Any
 
+from . import schemas
 from .types import EvaluationRequest, InterviewContext
 
-PROMPT_VERSION = "openai-prompts-1"
+# 2: output schemas derived from pydantic models (anyOf for a nullable score, descriptions).
+PROMPT_VERSION = "openai-prompts-2"
 PAYLOAD_MARKER = "INPUT (JSON):"
-TASK_QUESTIONS = "generate_questions"
-TASK_EVALUATION = "evaluate_response"
+TASK_QUESTIONS = schemas.TASK_QUESTIONS
+TASK_EVALUATION = schemas.TASK_EVALUATION
 # A follow-up is proposed below this score (0..10).
 FOLLOW_UP_BELOW = 6.0
 # Untrusted text is cut to these many characters before it reaches a prompt.
@@ -30,64 +32,11 @@ MAX_ANSWER = 8000
 
 Message = dict[str, str]
 
-# --- output schemas (strict-mode compatible: every property required, no extra properties) -----
+# --- output schemas: derived from the models of ai_service.schemas ---------------------------
+# (strict-mode compatible: every property required, no extra properties)
 
-QUESTIONS_OUTPUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["questions"],
-    "properties": {
-        "questions": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["text", "question_type", "competency", "difficulty", "reference_answer", "key_points"],
-                "properties": {
-                    "text": {"type": "string"},
-                    "question_type": {"type": "string", "enum": ["technical", "behavioral"]},
-                    "competency": {"type": "string"},
-                    "difficulty": {"type": "string", "enum": ["easy", "medium", "hard"]},
-                    "reference_answer": {"type": "string"},
-                    "key_points": {"type": "array", "items": {"type": "string"}},
-                },
-            },
-        }
-    },
-}
-
-EVALUATION_OUTPUT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": [
-        "score",
-        "feedback",
-        "strengths",
-        "improvements",
-        "covered_key_points",
-        "missed_key_points",
-        "insufficient_evidence",
-        "follow_up",
-    ],
-    "properties": {
-        "score": {"type": ["number", "null"]},
-        "feedback": {"type": "string"},
-        "strengths": {"type": "array", "items": {"type": "string"}},
-        "improvements": {"type": "array", "items": {"type": "string"}},
-        "covered_key_points": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "additionalProperties": False,
-                "required": ["point", "evidence"],
-                "properties": {"point": {"type": "string"}, "evidence": {"type": "string"}},
-            },
-        },
-        "missed_key_points": {"type": "array", "items": {"type": "string"}},
-        "insufficient_evidence": {"type": "boolean"},
-        "follow_up": {"type": "string"},
-    },
-}
+QUESTIONS_OUTPUT_SCHEMA: dict[str, Any] = schemas.json_schema(schemas.QuestionsOutput)
+EVALUATION_OUTPUT_SCHEMA: dict[str, Any] = schemas.json_schema(schemas.EvaluationOutput)
 
 SCHEMA_NAMES = {TASK_QUESTIONS: "interview_questions", TASK_EVALUATION: "answer_evaluation"}
 SCHEMAS = {TASK_QUESTIONS: QUESTIONS_OUTPUT_SCHEMA, TASK_EVALUATION: EVALUATION_OUTPUT_SCHEMA}
@@ -156,18 +105,19 @@ def question_mix(context: InterviewContext) -> dict[str, int]:
 
 
 def questions_payload(context: InterviewContext) -> dict[str, Any]:
-    """The data of a question-generation prompt. The candidate's name is left out on purpose."""
-    return {
-        "task": TASK_QUESTIONS,
-        "prompt_version": PROMPT_VERSION,
-        "job_title": context.job_title,
-        "job_description": context.job_description[:MAX_JOB_DESCRIPTION],
-        "skills": list(context.skills),
-        "interview_type": context.interview_type,
-        "difficulty": context.difficulty,
-        "question_count": context.question_count,
-        "question_mix": question_mix(context),
-    }
+    """The data of a question-generation prompt (`schemas.QuestionsPrompt`), without the candidate's name."""
+    # Constructed, not validated: a prompt is read by a model; the reference server validates it.
+    mix = question_mix(context)
+    return schemas.QuestionsPrompt.model_construct(
+        prompt_version=PROMPT_VERSION,
+        job_title=context.job_title,
+        job_description=context.job_description[:MAX_JOB_DESCRIPTION],
+        skills=list(context.skills),
+        interview_type=context.interview_type,
+        difficulty=context.difficulty,
+        question_count=context.question_count,
+        question_mix=schemas.QuestionMix.model_construct(technical=mix["technical"], behavioral=mix["behavioral"]),
+    ).model_dump()
 
 
 def question_messages(context: InterviewContext) -> list[Message]:
@@ -186,18 +136,18 @@ def question_messages(context: InterviewContext) -> list[Message]:
 
 
 def evaluation_payload(request: EvaluationRequest, *, follow_up: bool) -> dict[str, Any]:
-    return {
-        "task": TASK_EVALUATION,
-        "prompt_version": PROMPT_VERSION,
-        "question": request.question,
-        "question_type": request.question_type,
-        "difficulty": request.difficulty,
-        "competency": request.competency,
-        "reference_answer": request.reference_answer,
-        "key_points": list(request.key_points),
-        "response": request.response[:MAX_ANSWER],
-        "follow_up": follow_up,
-    }
+    """The data of an evaluation prompt (`schemas.EvaluationPrompt`)."""
+    return schemas.EvaluationPrompt.model_construct(
+        prompt_version=PROMPT_VERSION,
+        question=request.question,
+        question_type=request.question_type,
+        difficulty=request.difficulty,
+        competency=request.competency,
+        reference_answer=request.reference_answer,
+        key_points=list(request.key_points),
+        response=request.response[:MAX_ANSWER],
+        follow_up=follow_up,
+    ).model_dump()
 
 
 def evaluation_messages(request: EvaluationRequest, *, follow_up: bool) -> list[Message]:

@@ -4,22 +4,29 @@
     POST {endpoint}/evaluate-response    {"question": ..., ...}      -> {"score": ..., "feedback": ...}
     Authorization: Bearer <AI_MODEL_API_KEY>
 
-Request builders and response validators are pure functions, shared with the OpenAI-compatible
-provider (whose model answers with the same JSON objects). Validation is strict: a wrong type, a
-missing required field, a score outside 0..10 or an empty answer is `ProviderBadOutput`.
+The bodies and answers are the models of `ai_service.schemas`; the builders and validators here
+are pure functions over them, shared with the OpenAI-compatible provider (whose model answers
+with the same JSON objects). Validation is strict: a wrong type, a missing required field, a
+score outside 0..10 or an empty answer is `ProviderBadOutput`, naming the field.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
-from ..errors import ProviderBadOutput
-from ..http import (
-    redact_url,
-)
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ProviderBadOutput, ProviderError
+from ..http import redact_url
 from ..registry import QuestionSet
+from ..schemas import (
+    EvaluateRequest,
+    EvaluateResponse,
+    GenerateRequest,
+    GenerateResponse,
+    describe_errors,
+)
 from ..types import (
     Evaluation,
     EvaluationRequest,
@@ -31,132 +38,40 @@ from ..types import (
 from .networked import NetworkedProvider
 
 API_VERSION = "seed-1"
-QUESTION_TYPES = ("technical", "behavioral")
-DIFFICULTIES = ("easy", "medium", "hard")
-INTERVIEW_TYPES = ("technical", "behavioral", "mixed")
-MAX_TEXT = 4000  # characters per returned string field
-MAX_ITEMS = 50  # entries per returned list
 
-_STRING_LIST = {"type": "array", "items": {"type": "string"}, "maxItems": MAX_ITEMS}
-
-# --- JSON Schemas of the wire format (also published in docs/ai-model-api.md) -------------------
-
-GENERATE_REQUEST_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["context"],
-    "properties": {
-        "context": {
-            "type": "object",
-            "required": [
-                "candidate_name",
-                "job_title",
-                "interview_type",
-                "difficulty_level",
-                "question_count",
-                "job_description",
-                "skills",
-            ],
-            "properties": {
-                "candidate_name": {"type": "string"},
-                "job_title": {"type": "string"},
-                "interview_type": {"enum": list(INTERVIEW_TYPES)},
-                "difficulty_level": {"enum": list(DIFFICULTIES)},
-                "question_count": {"type": "integer", "minimum": 1, "maximum": MAX_ITEMS},
-                "job_description": {"type": "string"},
-                "skills": {"type": "array", "items": {"type": "string"}},
-            },
-        }
-    },
-}
-
-QUESTION_ITEM_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["text", "question_type"],
-    "properties": {
-        "text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-        "question_type": {"enum": list(QUESTION_TYPES)},
-        "difficulty": {"enum": list(DIFFICULTIES)},
-        "competency": {"type": "string", "maxLength": MAX_TEXT},
-        "reference_answer": {"type": "string", "maxLength": MAX_TEXT},
-        "key_points": _STRING_LIST,
-    },
-}
-
-GENERATE_RESPONSE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["questions"],
-    "properties": {
-        "questions": {"type": "array", "minItems": 1, "items": QUESTION_ITEM_SCHEMA},
-        "model_name": {"type": "string"},
-        "model_version": {"type": "string"},
-    },
-}
-
-EVALUATE_REQUEST_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["question", "response", "question_type", "difficulty", "reference_answer", "key_points"],
-    "properties": {
-        "question": {"type": "string"},
-        "response": {"type": "string"},
-        "question_type": {"enum": list(QUESTION_TYPES)},
-        "difficulty": {"enum": list(DIFFICULTIES)},
-        "reference_answer": {"type": "string"},
-        "key_points": {"type": "array", "items": {"type": "string"}},
-    },
-}
-
-EVALUATE_RESPONSE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["score", "feedback"],
-    "properties": {
-        "score": {"type": ["number", "null"], "minimum": 0, "maximum": 10},
-        "feedback": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT},
-        "strengths": _STRING_LIST,
-        "improvements": _STRING_LIST,
-        "covered_key_points": {
-            "type": "array",
-            "maxItems": MAX_ITEMS,
-            "items": {
-                "oneOf": [
-                    {"type": "string"},
-                    {
-                        "type": "object",
-                        "required": ["point"],
-                        "properties": {"point": {"type": "string"}, "evidence": {"type": "string"}},
-                    },
-                ]
-            },
-        },
-        "missed_key_points": _STRING_LIST,
-        "insufficient_evidence": {"type": "boolean"},
-        "follow_up": {"type": "string", "maxLength": MAX_TEXT},
-        "model_name": {"type": "string"},
-        "model_version": {"type": "string"},
-    },
-}
+M = TypeVar("M", bound=BaseModel)
 
 
 # --- request builders --------------------------------------------------------------------------
 
 
+def _body(model: type[BaseModel], data: dict[str, Any], where: str) -> dict[str, Any]:
+    try:
+        return model.model_validate(data).model_dump()
+    except ValidationError as exc:
+        # A server would refuse it: say so without a round trip.
+        raise ProviderError(
+            f"the {where} does not fit the model API: {describe_errors(exc, where)}", kind="rejected"
+        ) from None
+
+
 def generate_request(context: InterviewContext) -> dict[str, Any]:
-    """The body of `POST /generate-questions` (exactly the seed's context, plus description and skills)."""
-    return {
-        "context": {
-            "candidate_name": context.candidate_name,
-            "job_title": context.job_title,
-            "interview_type": context.interview_type,
-            "difficulty_level": context.difficulty,
-            "question_count": context.question_count,
-            "job_description": context.job_description,
-            "skills": list(context.skills),
-        }
+    """The body of `POST /generate-questions` (`schemas.GenerateRequest`)."""
+    fields = {
+        "candidate_name": context.candidate_name,
+        "job_title": context.job_title,
+        "interview_type": context.interview_type,
+        "difficulty_level": context.difficulty,
+        "question_count": context.question_count,
+        "job_description": context.job_description,
+        "skills": list(context.skills),
     }
+    return _body(GenerateRequest, {"context": fields}, "request")
 
 
 def evaluate_request(request: EvaluationRequest) -> dict[str, Any]:
-    """The body of `POST /evaluate-response`."""
-    return {
+    """The body of `POST /evaluate-response` (`schemas.EvaluateRequest`)."""
+    fields = {
         "question": request.question,
         "response": request.response,
         "question_type": request.question_type,
@@ -164,157 +79,66 @@ def evaluate_request(request: EvaluationRequest) -> dict[str, Any]:
         "reference_answer": request.reference_answer,
         "key_points": list(request.key_points),
     }
+    return _body(EvaluateRequest, fields, "request")
 
 
 # --- response validators -----------------------------------------------------------------------
 
 
-def _bad(message: str) -> ProviderBadOutput:
-    return ProviderBadOutput(f"invalid model output: {message}")
+def _validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProviderBadOutput(f"invalid model output: {describe_errors(exc, 'response')}") from None
 
 
-def _string(obj: Mapping[str, Any], key: str, where: str, *, required: bool = False, default: str = "") -> str:
-    if key not in obj or obj[key] is None:
-        if required:
-            raise _bad(f"{where}.{key} is missing")
-        return default
-    value = obj[key]
-    if not isinstance(value, str):
-        raise _bad(f"{where}.{key} must be a string, not {type(value).__name__}")
-    value = value.strip()
-    if required and not value:
-        raise _bad(f"{where}.{key} is empty")
-    if len(value) > MAX_TEXT:
-        raise _bad(f"{where}.{key} is longer than {MAX_TEXT} characters")
-    return value
-
-
-def _string_list(obj: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = obj.get(key)
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise _bad(f"{where}.{key} must be a list of strings")
-    if len(value) > MAX_ITEMS:
-        raise _bad(f"{where}.{key} has more than {MAX_ITEMS} entries")
-    items: list[str] = []
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise _bad(f"{where}.{key}[{i}] must be a string")
-        if len(item) > MAX_TEXT:
-            raise _bad(f"{where}.{key}[{i}] is longer than {MAX_TEXT} characters")
-        if item.strip():
-            items.append(item.strip())
-    return tuple(items)
-
-
-def _choice(obj: Mapping[str, Any], key: str, where: str, choices: Sequence[str], default: str | None = None) -> str:
-    value = obj.get(key)
-    if value is None and default is not None:
-        return default
-    if value not in choices:
-        raise _bad(f"{where}.{key} must be one of {', '.join(choices)}, not {value!r}")
-    return str(value)
-
-
-def _object(data: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(data, dict):
-        raise _bad(f"{where} must be a JSON object, not {type(data).__name__}")
-    if not data:
-        raise _bad(f"{where} is empty")
-    return data
+def _texts(items: Sequence[str]) -> tuple[str, ...]:
+    # Blank entries carry nothing: drop them rather than fail the answer.
+    return tuple(item for item in items if item)
 
 
 def parse_questions(data: Any, context: InterviewContext) -> list[GeneratedQuestion]:
-    """Validate a `{"questions": [...]}` answer; exactly `context.question_count` questions.
+    """Validate a `GenerateResponse`; exactly `context.question_count` questions.
 
-    Extra questions are dropped; fewer, duplicates, or any invalid field is `ProviderBadOutput`.
-    Questions without a difficulty get the requested one.
+    Extra questions are dropped unread; fewer, duplicates, or any invalid field is
+    `ProviderBadOutput`. Questions without a difficulty get the requested one.
     """
-    body = _object(data, "response")
-    raw = body.get("questions")
-    if not isinstance(raw, list):
-        raise _bad("response.questions must be a list")
-    if len(raw) < context.question_count:
-        raise _bad(f"{len(raw)} questions returned, {context.question_count} requested")
-    questions: list[GeneratedQuestion] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw[: context.question_count]):
-        where = f"questions[{i}]"
-        obj = _object(item, where)
-        text = _string(obj, "text", where, required=True)
-        normalised = " ".join(text.lower().split())
-        if normalised in seen:
-            raise _bad(f"{where}.text repeats an earlier question")
-        seen.add(normalised)
-        questions.append(
-            GeneratedQuestion(
-                text=text,
-                question_type=_choice(obj, "question_type", where, QUESTION_TYPES),  # type: ignore[arg-type]
-                competency=_string(obj, "competency", where),
-                difficulty=_choice(obj, "difficulty", where, DIFFICULTIES, context.difficulty),  # type: ignore[arg-type]
-                reference_answer=_string(obj, "reference_answer", where),
-                key_points=_string_list(obj, "key_points", where),
-            )
+    if isinstance(data, dict) and isinstance(data.get("questions"), list):
+        data = {**data, "questions": data["questions"][: context.question_count]}
+    body = _validate(GenerateResponse, data)
+    if len(body.questions) < context.question_count:
+        raise ProviderBadOutput(
+            f"invalid model output: {len(body.questions)} questions returned, {context.question_count} requested"
         )
-    return questions
-
-
-def _covered(obj: Mapping[str, Any]) -> tuple[KeyPointMatch, ...]:
-    value = obj.get("covered_key_points")
-    if value is None:
-        return ()
-    if not isinstance(value, list) or len(value) > MAX_ITEMS:
-        raise _bad(f"response.covered_key_points must be a list of at most {MAX_ITEMS} entries")
-    matches: list[KeyPointMatch] = []
-    for i, item in enumerate(value):
-        where = f"response.covered_key_points[{i}]"
-        if isinstance(item, str):
-            if item.strip():
-                matches.append(KeyPointMatch(point=item.strip()))
-        elif isinstance(item, dict):
-            matches.append(
-                KeyPointMatch(
-                    point=_string(item, "point", where, required=True), evidence=_string(item, "evidence", where)
-                )
-            )
-        else:
-            raise _bad(f"{where} must be a string or an object with a 'point'")
-    return tuple(matches)
-
-
-def parse_score(value: Any) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _bad(f"response.score must be a number or null, not {type(value).__name__}")
-    if not math.isfinite(value) or not 0 <= value <= 10:
-        raise _bad(f"response.score {value!r} is outside 0..10")
-    return round(float(value), 2)
+    return [
+        GeneratedQuestion(
+            text=q.text,
+            question_type=q.question_type,
+            competency=q.competency,
+            difficulty=q.difficulty or context.difficulty,
+            reference_answer=q.reference_answer,
+            key_points=_texts(q.key_points),
+        )
+        for q in body.questions
+    ]
 
 
 def parse_evaluation(data: Any) -> Evaluation:
-    """Validate an evaluation object; the returned Evaluation carries a placeholder provenance."""
-    body = _object(data, "response")
-    if "score" not in body:
-        raise _bad("response.score is missing (use null for insufficient evidence)")
-    score = parse_score(body["score"])
-    insufficient = body.get("insufficient_evidence", False)
-    if not isinstance(insufficient, bool):
-        raise _bad("response.insufficient_evidence must be a boolean")
-    if score is None:
-        insufficient = True
-    elif insufficient:
+    """Validate an `EvaluateResponse`; the returned Evaluation carries a placeholder provenance."""
+    body = _validate(EvaluateResponse, data)
+    score = None if body.score is None else round(body.score, 2)
+    insufficient = body.insufficient_evidence or score is None
+    if insufficient:
         score = None  # the grader said it could not judge: a number would be meaningless
     return Evaluation(
         score=score,
-        feedback=_string(body, "feedback", "response", required=True),
-        strengths=_string_list(body, "strengths", "response"),
-        improvements=_string_list(body, "improvements", "response"),
-        covered_key_points=_covered(body),
-        missed_key_points=_string_list(body, "missed_key_points", "response"),
+        feedback=body.feedback,
+        strengths=_texts(body.strengths),
+        improvements=_texts(body.improvements),
+        covered_key_points=tuple(KeyPointMatch(point=m.point, evidence=m.evidence) for m in body.covered_key_points),
+        missed_key_points=_texts(body.missed_key_points),
         insufficient_evidence=insufficient,
-        follow_up=_string(body, "follow_up", "response"),
+        follow_up=body.follow_up,
     )
 
 

@@ -164,6 +164,25 @@ FAST_OPTIONS: dict[str, Any] = {
 }
 
 
+def read_timeout(fault: str) -> float:
+    """A read timeout that cuts the slow faults short and never any other: a busy machine may take
+    seconds to grade an answer, but never makes a hung or 800 ms-late server answer sooner."""
+    return 0.3 if fault in ("hang", "latency") else 30.0
+
+
+def record_sleeps(provider: HTTPModelProvider | OpenAICompatProvider) -> list[float]:
+    """The back-off waits `provider` takes from now on (it still waits them)."""
+    sleeps: list[float] = []
+    sleep = provider.http.sleep
+
+    async def recording(delay: float) -> None:
+        sleeps.append(delay)
+        await sleep(delay)
+
+    provider.http.sleep = recording
+    return sleeps
+
+
 def make_provider(kind: str, url: str, **options: Any) -> HTTPModelProvider | OpenAICompatProvider:
     """A networked provider of `kind` ("http" or "openai") pointed at a reference server URL."""
     merged = {**FAST_OPTIONS, **options}

@@ -22,7 +22,7 @@ from ai_service.providers.openai_compat import (
 )
 from ai_service.registry import question_provenance
 
-from .conftest import CONTEXT, SERVER_API_KEY, STRONG, WEAK, ReferenceServer, make_provider
+from .conftest import CONTEXT, SERVER_API_KEY, STRONG, WEAK, ReferenceServer, make_provider, read_timeout, record_sleeps
 
 EVALUATION = {
     "score": 4,
@@ -272,25 +272,29 @@ FAULT_KINDS = {
 @pytest.mark.parametrize("fault", sorted(FAULT_KINDS))
 async def test_faults_map_to_error_kinds(ref_server: ReferenceServer, fault: str) -> None:
     ref_server.control(fault=fault, latency_ms=800 if fault == "latency" else 0)
-    provider = make_provider("openai", ref_server.url, read_timeout=0.3)
-    started = time.perf_counter()
+    provider = make_provider("openai", ref_server.url, read_timeout=read_timeout(fault))
+    calls = 0
     with pytest.raises(ProviderError) as info:
+        calls += 1
         await provider.evaluate(STRONG)
     assert info.value.kind == FAULT_KINDS[fault]
     if fault != "out-of-range":
         with pytest.raises(ProviderError) as info:
+            calls += 1
             await provider.generate_questions(CONTEXT)
         assert info.value.kind == FAULT_KINDS[fault]
-    assert time.perf_counter() - started < 3
+    assert ref_server.stats()["requests"] == calls  # one attempt each: surfaced, not retried
     await provider.aclose()
 
 
 async def test_retry_honours_retry_after_from_the_server(ref_server: ReferenceServer) -> None:
     ref_server.control(fault="429", fault_count=1)
     provider = make_provider("openai", ref_server.url, max_retries=1)
+    sleeps = record_sleeps(provider)
     started = time.perf_counter()
     evaluation = await provider.evaluate(STRONG)
-    assert evaluation.score is not None and 0.95 <= time.perf_counter() - started < 2.5
+    assert evaluation.score is not None and time.perf_counter() - started >= 0.95
+    assert sleeps == [1.0]  # the server's Retry-After: 1, not the 10 ms back-off
     assert evaluation.provenance.details["attempts"] == 2
     await provider.aclose()
 
@@ -302,12 +306,10 @@ async def test_circuit_breaker_opens_fails_fast_and_recovers(ref_server: Referen
         with pytest.raises(ProviderError) as info:
             await provider.evaluate(STRONG)
         assert info.value.kind == "unavailable"
-    started = time.perf_counter()
     with pytest.raises(ProviderError) as info:
         await provider.evaluate(STRONG)
     assert info.value.kind == "circuit_open"
-    assert time.perf_counter() - started < 0.2  # no network round trip, no timeout
-    assert ref_server.stats()["requests"] == 2  # the open circuit sent nothing
+    assert ref_server.stats()["requests"] == 2  # the open circuit sent nothing: no round trip, no timeout
     ref_server.control(fault="none")
     await asyncio.sleep(0.55)
     assert (await provider.evaluate(STRONG)).score is not None  # the half-open probe closes it
