@@ -5,8 +5,9 @@
 
 It answers from the embedded provider (offline question bank and grader), so it needs no model
 and no network, and it can misbehave on purpose (`--fault`) to exercise the clients' timeouts,
-retries, circuit breaker and fallback. Stdlib + ai_service only: an asyncio HTTP/1.1 server with
-keep-alive that holds hundreds of concurrent connections.
+retries, circuit breaker and fallback. It is a plain ASGI application (no Django) served by
+daphne, which does the HTTP/1.1 (keep-alive, chunked bodies, hundreds of connections); requests
+and answers are the models of `ai_service.schemas`.
 
 Routes (docs/ai-model-api.md has the schemas):
 
@@ -25,34 +26,47 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hmac
 import json
 import os
-import signal
 import sys
 import time
-from collections.abc import Mapping, Sequence
+import weakref
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
-from email.utils import formatdate
-from http import HTTPStatus
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
 
 from . import prompts
 from .errors import ProviderError
 from .providers.embedded import EmbeddedProvider
+from .schemas import (
+    EvaluateRequest,
+    EvaluationOutput,
+    EvaluationPrompt,
+    GenerateRequest,
+    KeyPointOutput,
+    QuestionOutput,
+    QuestionsPrompt,
+    describe_errors,
+)
 from .types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext
 
 FAULTS = ("none", "latency", "5xx", "429", "garbage", "wrong-schema", "hang", "out-of-range", "empty")
 DEFAULT_FAULT_LATENCY_MS = 2000
 MODEL_NAME = "reference-embedded"
-MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 1024 * 1024
-IDLE_TIMEOUT = 120.0
-QUESTION_TYPES = ("technical", "behavioral")
-DIFFICULTIES = ("easy", "medium", "hard")
-INTERVIEW_TYPES = ("technical", "behavioral", "mixed")
 API_ROUTES = ("/generate-questions", "/evaluate-response", "/v1/chat/completions", "/chat/completions")
+# Pending connections the kernel queues for us: load tests open hundreds at once.
+LISTEN_BACKLOG = 2048
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+PromptPayload = TypeAdapter(Annotated[QuestionsPrompt | EvaluationPrompt, Field(discriminator="task")])
 
 
 @dataclass
@@ -73,9 +87,31 @@ class Stats:
     in_flight: int = 0
     max_in_flight: int = 0
     faults_applied: int = 0
-    connections: int = 0
-    max_connections: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
+
+
+class Connections:
+    """Open TCP connections that carried a request, and the most open at once.
+
+    daphne reports each request (`Server.protocol_connected`) with its connection's channel; a
+    channel whose transport has disconnected is closed. Held weakly: twisted drops closed ones.
+    """
+
+    def __init__(self) -> None:
+        self._channels: weakref.WeakSet[Any] = weakref.WeakSet()
+        self.max_open = 0
+
+    def track(self, channel: Any) -> None:
+        if channel is not None and channel not in self._channels:
+            self._channels.add(channel)
+            self.max_open = max(self.max_open, self.open)
+
+    @property
+    def open(self) -> int:
+        return sum(1 for c in list(self._channels) if getattr(getattr(c, "transport", None), "connected", False))
+
+    def reset(self) -> None:
+        self.max_open = self.open
 
 
 class BadRequest(Exception):
@@ -84,11 +120,14 @@ class BadRequest(Exception):
         self.status = status
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request was read."""
+
+
 @dataclass
 class Request:
     method: str
     path: str
-    version: str
     headers: dict[str, str]
     body: bytes
 
@@ -98,13 +137,6 @@ class Request:
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("the body is not valid JSON") from None
 
-    @property
-    def keep_alive(self) -> bool:
-        connection = self.headers.get("connection", "").lower()
-        if self.version == "HTTP/1.0":
-            return "keep-alive" in connection
-        return "close" not in connection
-
 
 @dataclass
 class Response:
@@ -112,20 +144,6 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
-
-    def encode(self, keep_alive: bool) -> bytes:
-        reason = HTTPStatus(self.status).phrase
-        lines = [
-            f"HTTP/1.1 {self.status} {reason}",
-            f"Date: {formatdate(usegmt=True)}",
-            "Server: ai-service-reference/1",
-            f"Content-Length: {len(self.body)}",
-            f"Connection: {'keep-alive' if keep_alive else 'close'}",
-        ]
-        if self.body or self.content_type:
-            lines.append(f"Content-Type: {self.content_type}")
-        lines.extend(f"{k}: {v}" for k, v in self.headers.items())
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + self.body
 
 
 def json_response(status: int, data: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -143,159 +161,95 @@ def error_response(status: int, message: str, code: str = "", headers: Mapping[s
 HANG = Response(0)  # sentinel: never answer
 
 
-# --- HTTP/1.1 parsing --------------------------------------------------------------------------
+# --- ASGI plumbing -----------------------------------------------------------------------------
 
 
-async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter | None = None) -> Request | None:
-    """The next request on the connection, or None at a clean end of stream."""
-    try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE_TIMEOUT)
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial.strip():
-            raise BadRequest("incomplete request head") from None
-        return None
-    except asyncio.LimitOverrunError:
-        raise BadRequest("request head too large", 431) from None
-    except TimeoutError:
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        method, target, version = lines[0].split(" ", 2)
-    except ValueError:
-        raise BadRequest("malformed request line") from None
-    if not version.startswith("HTTP/1."):
-        raise BadRequest("only HTTP/1.x is supported", 505)
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise BadRequest("malformed header line")
-        headers[name.strip().lower()] = value.strip()
-    if headers.get("expect", "").lower() == "100-continue" and writer is not None:
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    body = await _read_body(reader, headers)
-    path = target.split("?", 1)[0]
-    return Request(method.upper(), path, version, headers, body)
+async def read_request(scope: Scope, receive: Receive) -> Request:
+    """The request of an ASGI http scope, its body read whole (at most MAX_BODY_BYTES)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise BadRequest("request body too large", 413)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+    return Request(scope["method"].upper(), scope["path"], headers, b"".join(chunks))
 
 
-async def _read_body(reader: asyncio.StreamReader, headers: Mapping[str, str]) -> bytes:
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            try:
-                length = int(line.split(b";", 1)[0].strip(), 16)
-            except ValueError:
-                raise BadRequest("malformed chunk size") from None
-            if length == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":  # trailers
-                    pass
-                return b"".join(chunks)
-            size += length
-            if size > MAX_BODY_BYTES:
-                raise BadRequest("request body too large", 413)
-            chunks.append(await reader.readexactly(length))
-            await reader.readexactly(2)
-    raw_length = headers.get("content-length", "0") or "0"
-    if not raw_length.isdigit():
-        raise BadRequest("malformed Content-Length")
-    length = int(raw_length)
-    if length > MAX_BODY_BYTES:
-        raise BadRequest("request body too large", 413)
-    return await reader.readexactly(length) if length else b""
+async def send_response(send: Send, response: Response) -> None:
+    # An explicit Content-Length: without it twisted would send the body chunked.
+    headers = [(b"content-length", str(len(response.body)).encode())]
+    if response.content_type:
+        headers.append((b"content-type", response.content_type.encode()))
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
 
 
-# --- input validation --------------------------------------------------------------------------
-
-
-def _str(obj: Mapping[str, Any], key: str, *, required: bool = True) -> str:
-    value = obj.get(key, None if required else "")
-    if not isinstance(value, str):
-        raise BadRequest(f"'{key}' must be a string")
-    return value
-
-
-def _choice(obj: Mapping[str, Any], key: str, choices: Sequence[str]) -> str:
-    value = obj.get(key)
-    if value not in choices:
-        raise BadRequest(f"'{key}' must be one of {', '.join(choices)}")
-    return str(value)
-
-
-def _str_list(obj: Mapping[str, Any], key: str) -> tuple[str, ...]:
-    value = obj.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise BadRequest(f"'{key}' must be a list of strings")
-    return tuple(value)
-
-
-def _count(obj: Mapping[str, Any], key: str) -> int:
-    value = obj.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 50:
-        raise BadRequest(f"'{key}' must be an integer in 1..50")
-    return value
-
-
-def context_from_seed_api(body: Any) -> InterviewContext:
-    context = body.get("context") if isinstance(body, dict) else None
-    if not isinstance(context, dict):
-        raise BadRequest("the body must be an object with a 'context' object")
-    candidate = _str(context, "candidate_name", required=False)
-    job_title = _str(context, "job_title")
-    return InterviewContext(
-        candidate_name=candidate,
-        job_title=job_title,
-        interview_type=_choice(context, "interview_type", INTERVIEW_TYPES),  # type: ignore[arg-type]
-        difficulty=_choice(context, "difficulty_level", DIFFICULTIES),  # type: ignore[arg-type]
-        question_count=_count(context, "question_count"),
-        job_description=_str(context, "job_description", required=False),
-        skills=_str_list(context, "skills"),
-        seed=f"{candidate}|{job_title}",
-    )
-
-
-def context_from_prompt(payload: Mapping[str, Any]) -> InterviewContext:
-    return InterviewContext(
-        candidate_name="",
-        job_title=_str(payload, "job_title"),
-        interview_type=_choice(payload, "interview_type", INTERVIEW_TYPES),  # type: ignore[arg-type]
-        difficulty=_choice(payload, "difficulty", DIFFICULTIES),  # type: ignore[arg-type]
-        question_count=_count(payload, "question_count"),
-        job_description=_str(payload, "job_description", required=False),
-        skills=_str_list(payload, "skills"),
-        seed=_str(payload, "job_title"),
-    )
-
-
-def evaluation_request(obj: Any) -> EvaluationRequest:
-    if not isinstance(obj, dict):
-        raise BadRequest("the body must be a JSON object")
-    return EvaluationRequest(
-        question=_str(obj, "question"),
-        response=_str(obj, "response"),
-        question_type=_choice(obj, "question_type", QUESTION_TYPES),  # type: ignore[arg-type]
-        difficulty=_choice(obj, "difficulty", DIFFICULTIES),  # type: ignore[arg-type]
-        reference_answer=_str(obj, "reference_answer", required=False),
-        key_points=_str_list(obj, "key_points"),
-        competency=_str(obj, "competency", required=False),
-    )
+async def wait_for_disconnect(receive: Receive) -> None:
+    """Hold the request without answering until the client gives up."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 # --- answers -----------------------------------------------------------------------------------
 
 
+def context_from_seed_api(request: GenerateRequest) -> InterviewContext:
+    context = request.context
+    return InterviewContext(
+        candidate_name=context.candidate_name,
+        job_title=context.job_title,
+        interview_type=context.interview_type,
+        difficulty=context.difficulty_level,
+        question_count=context.question_count,
+        job_description=context.job_description,
+        skills=tuple(context.skills),
+        seed=f"{context.candidate_name}|{context.job_title}",
+    )
+
+
+def context_from_prompt(payload: QuestionsPrompt) -> InterviewContext:
+    return InterviewContext(
+        candidate_name="",
+        job_title=payload.job_title,
+        interview_type=payload.interview_type,
+        difficulty=payload.difficulty,
+        question_count=payload.question_count,
+        job_description=payload.job_description,
+        skills=tuple(payload.skills),
+        seed=payload.job_title,
+    )
+
+
+def evaluation_request(body: EvaluateRequest | EvaluationPrompt) -> EvaluationRequest:
+    return EvaluationRequest(
+        question=body.question,
+        response=body.response,
+        question_type=body.question_type,
+        difficulty=body.difficulty,
+        reference_answer=body.reference_answer,
+        key_points=tuple(body.key_points),
+        competency=getattr(body, "competency", ""),
+    )
+
+
 def question_json(q: GeneratedQuestion) -> dict[str, Any]:
-    return {
-        "text": q.text,
-        "question_type": q.question_type,
-        "competency": q.competency,
-        "difficulty": q.difficulty,
-        "reference_answer": q.reference_answer,
-        "key_points": list(q.key_points),
-    }
+    return QuestionOutput(
+        text=q.text,
+        question_type=q.question_type,
+        competency=q.competency,
+        difficulty=q.difficulty,
+        reference_answer=q.reference_answer,
+        key_points=list(q.key_points),
+    ).model_dump()
 
 
 def evaluation_json(evaluation: Evaluation, *, follow_up: bool) -> dict[str, Any]:
@@ -305,22 +259,32 @@ def evaluation_json(evaluation: Evaluation, *, follow_up: bool) -> dict[str, Any
             proposal = f"Could you expand on your answer? In particular: {evaluation.missed_key_points[0]}?"
         else:
             proposal = "Could you expand on your answer with a concrete example?"
-    return {
-        "score": evaluation.score,
-        "feedback": evaluation.feedback,
-        "strengths": list(evaluation.strengths),
-        "improvements": list(evaluation.improvements),
-        "covered_key_points": [{"point": m.point, "evidence": m.evidence} for m in evaluation.covered_key_points],
-        "missed_key_points": list(evaluation.missed_key_points),
-        "insufficient_evidence": evaluation.insufficient_evidence,
-        "follow_up": proposal,
-    }
+    return EvaluationOutput(
+        score=evaluation.score,
+        feedback=evaluation.feedback,
+        strengths=list(evaluation.strengths),
+        improvements=list(evaluation.improvements),
+        covered_key_points=[KeyPointOutput(point=m.point, evidence=m.evidence) for m in evaluation.covered_key_points],
+        missed_key_points=list(evaluation.missed_key_points),
+        insufficient_evidence=evaluation.insufficient_evidence,
+        follow_up=proposal,
+    ).model_dump()
+
+
+def _validated(adapter: Callable[[Any], Any], data: Any, where: str) -> Any:
+    try:
+        return adapter(data)
+    except ValidationError as exc:
+        raise BadRequest(describe_errors(exc, where)) from None
 
 
 class ReferenceServer:
+    """The ASGI application."""
+
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         self.stats = Stats()
+        self.connections = Connections()
         self.provider = EmbeddedProvider("reference", {"model_name": MODEL_NAME})
         self._faults_left = config.fault_count
         self._completions = 0
@@ -340,49 +304,29 @@ class ReferenceServer:
     def model_version(self) -> str:
         return str(getattr(self.provider, "model_version", ""))
 
-    # -- connections
-
-    async def handle_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.stats.connections += 1
-        self.stats.max_connections = max(self.stats.max_connections, self.stats.connections)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # no websockets, no lifespan
+            return
+        started = time.perf_counter()
         try:
-            while True:
-                try:
-                    request = await read_request(reader, writer)
-                except BadRequest as exc:
-                    writer.write(error_response(exc.status, str(exc)).encode(keep_alive=False))
-                    await writer.drain()
-                    break
-                if request is None:
-                    break
-                started = time.perf_counter()
-                try:
-                    response = await self.dispatch(request)
-                except Exception as exc:  # a bug here must not kill the connection silently
-                    print(f"error handling {request.method} {request.path}: {exc!r}", file=sys.stderr, flush=True)
-                    response = error_response(500, "internal error in the reference server", "internal")
-                if response is HANG:
-                    await _wait_for_eof(reader)
-                    break
-                keep_alive = request.keep_alive
-                writer.write(response.encode(keep_alive))
-                await writer.drain()
-                if self.config.access_log:
-                    print(
-                        f"{request.method} {request.path} {response.status} "
-                        f"{(time.perf_counter() - started) * 1000:.1f}ms",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                if not keep_alive:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            self.stats.connections -= 1
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
+            request = await read_request(scope, receive)
+        except ClientGone:
+            return
+        except BadRequest as exc:
+            await send_response(send, error_response(exc.status, str(exc)))
+            return
+        try:
+            response = await self.dispatch(request)
+        except Exception as exc:  # a bug here must still answer, and say so
+            print(f"error handling {request.method} {request.path}: {exc!r}", file=sys.stderr, flush=True)
+            response = error_response(500, "internal error in the reference server", "internal")
+        if response is HANG:
+            await wait_for_disconnect(receive)
+            return
+        await send_response(send, response)
+        if self.config.access_log:
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            print(f"{request.method} {request.path} {response.status} {elapsed_ms:.1f}ms", file=sys.stderr, flush=True)
 
     # -- routing
 
@@ -405,7 +349,9 @@ class ReferenceServer:
         if path in ("/v1/models", "/models") and request.method == "GET":
             return json_response(200, {"object": "list", "data": [{"id": MODEL_NAME, "object": "model"}]})
         if path == "/_stats" and request.method == "GET":
-            return json_response(200, asdict(self.stats))
+            stats = asdict(self.stats)
+            stats.update(connections=self.connections.open, max_connections=self.connections.max_open)
+            return json_response(200, stats)
         if path == "/_control" and request.method == "POST":
             try:
                 return self._control(request.json())
@@ -431,8 +377,8 @@ class ReferenceServer:
         if "json_schema" in body:
             self.config.json_schema = bool(body["json_schema"])
         if body.get("reset_stats"):
-            connections = self.stats.connections
-            self.stats = Stats(connections=connections, max_connections=connections)
+            self.stats = Stats()
+            self.connections.reset()
         config = asdict(self.config)
         config.pop("api_key")
         return json_response(200, config)
@@ -483,7 +429,7 @@ class ReferenceServer:
             stats.in_flight -= 1
 
     async def _generate(self, request: Request, fault: str) -> Response:
-        context = context_from_seed_api(request.json())
+        context = context_from_seed_api(_validated(GenerateRequest.model_validate, request.json(), "body"))
         if fault == "empty":
             return Response(200, b"")
         questions = [question_json(q) for q in await self.provider.generate_questions(context)]
@@ -494,7 +440,7 @@ class ReferenceServer:
         )
 
     async def _evaluate(self, request: Request, fault: str) -> Response:
-        evaluation_in = evaluation_request(request.json())
+        evaluation_in = evaluation_request(_validated(EvaluateRequest.model_validate, request.json(), "body"))
         if fault == "empty":
             return Response(200, b"")
         data = evaluation_json(await self.provider.evaluate(evaluation_in), follow_up=True)
@@ -517,19 +463,16 @@ class ReferenceServer:
             )
         if mode not in (None, "json_schema", "json_object", "text"):
             raise BadRequest(f"unknown response_format type {mode!r}")
-        payload = self._prompt_payload(body["messages"])
-        task = payload.get("task")
+        payload = _validated(PromptPayload.validate_python, self._prompt_payload(body["messages"]), "payload")
         result: dict[str, Any]
-        if task == prompts.TASK_QUESTIONS:
-            context = context_from_prompt(payload)
-            result = {"questions": [question_json(q) for q in await self.provider.generate_questions(context)]}
-        elif task == prompts.TASK_EVALUATION:
+        if isinstance(payload, QuestionsPrompt):
+            questions = await self.provider.generate_questions(context_from_prompt(payload))
+            result = {"questions": [question_json(q) for q in questions]}
+        else:
             evaluation = await self.provider.evaluate(evaluation_request(payload))
-            result = evaluation_json(evaluation, follow_up=bool(payload.get("follow_up")))
+            result = evaluation_json(evaluation, follow_up=payload.follow_up)
             if fault == "out-of-range":
                 result.update(score=42, insufficient_evidence=False)
-        else:
-            raise BadRequest(f"unknown task {task!r} in the prompt payload")
         if fault == "wrong-schema":
             result = {"answer": "Looks good to me.", "confidence": "high"}
         content = json.dumps(result, ensure_ascii=False)
@@ -570,13 +513,6 @@ class ReferenceServer:
         raise BadRequest(f"no user message carries an {prompts.PAYLOAD_MARKER!r} payload from ai_service.prompts")
 
 
-async def _wait_for_eof(reader: asyncio.StreamReader) -> None:
-    """Hold a connection open without answering until the client gives up."""
-    with contextlib.suppress(ConnectionError, OSError):
-        while await reader.read(65536):
-            pass
-
-
 # --- entry point -------------------------------------------------------------------------------
 
 
@@ -602,23 +538,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def serve(config: ServerConfig, host: str, port: int) -> None:
-    app = ReferenceServer(config)
-    await app.warm_up()
-    server = await asyncio.start_server(
-        app.handle_connection, host, port, backlog=2048, limit=MAX_HEAD_BYTES, reuse_address=True
+def endpoint_description(host: str, port: int) -> str:
+    """A twisted server endpoint string for daphne (`:` in an IPv6 host escaped)."""
+    interface = host.replace(":", "\\:")
+    return f"tcp:port={port}:interface={interface}:backlog={LISTEN_BACKLOG}"
+
+
+def serve(app: ReferenceServer, host: str, port: int) -> int:
+    """Serve `app` with daphne until SIGTERM/SIGINT; print `listening on URL` once warmed up."""
+    # Imported here: importing daphne.server installs twisted's asyncio reactor, which only the
+    # server process wants.
+    from daphne.server import Server
+
+    class CountingServer(Server):
+        def protocol_connected(self, protocol: Any) -> None:
+            super().protocol_connected(protocol)
+            app.connections.track(getattr(protocol, "channel", None))
+
+    server = CountingServer(
+        app, endpoints=[endpoint_description(host, port)], verbosity=0, server_name="ai-service-reference"
     )
-    bound = server.sockets[0].getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    print(f"listening on http://{shown}:{bound}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    async with server:
-        await stop.wait()
-        server.close()
+
+    async def announce() -> None:
+        try:
+            await app.warm_up()
+        except Exception as exc:
+            print(f"warm-up failed: {exc!r}", file=sys.stderr, flush=True)
+            server.stop()
+            return
+        bound = server.listening_addresses[0][1]
+        shown = f"[{host}]" if ":" in host else host
+        print(f"listening on http://{shown}:{bound}", flush=True)
+
+    tasks: list[asyncio.Task[None]] = []
+
+    def ready() -> None:  # called by daphne after listening, before the loop runs
+        if server.listening_addresses:
+            tasks.append(asyncio.get_event_loop().create_task(announce()))
+
+    server.ready_callable = ready
+    server.run()
+    return 0 if server.listening_addresses else 1
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -631,8 +591,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         json_schema=not args.no_json_schema,
         access_log=args.access_log,
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(config, args.host, args.port))
+    sys.exit(serve(ReferenceServer(config), args.host, args.port))
 
 
 if __name__ == "__main__":

