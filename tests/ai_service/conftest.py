@@ -28,7 +28,9 @@ from ai_service.types import EvaluationRequest, InterviewContext
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_API_KEY = "sk-test-REFERENCE-0123456789abcdef"
 PROVIDER_KINDS = ("http", "openai")
-START_TIMEOUT = 60.0
+# The server loads the grading model before it listens (~20 s on a busy machine): wait for its
+# line or its exit, up to just under pytest's 120 s per test.
+START_TIMEOUT = 100.0
 
 
 @dataclass
