@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+import numpy as np
 
 from . import calibration, encoder
 from .features import FEATURE_NAMES, Features, compute, match_key, question_stems_of, reference_points
@@ -58,6 +60,8 @@ class Analysis:
     reason: str  # "" when gradable
     features: Features | None
     extra: dict[str, float]
+    # The answer's sentence embedding (None when a text check stopped it before the model).
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 def warm_up() -> None:
@@ -163,7 +167,7 @@ def analyze_many(items: Sequence[GradeInput]) -> list[Analysis]:
             and question_share == 0.0
         ):
             reason = "off_topic"
-        results[i] = Analysis(reason, feats, extra)
+        results[i] = Analysis(reason, feats, extra, answer.vec)
     return results
 
 
@@ -180,7 +184,7 @@ def grade_many(items: Sequence[GradeInput], profile: str | None = None) -> list[
         if analysis.reason or feats is None:
             # Nothing in the answer counts as evidence, so every key point is missed.
             points = _points(item, _references(item)[int(analysis.extra.get("reference_index", 0))])
-            outputs.append(GradeOutput(None, True, analysis.reason, (), points, values))
+            outputs.append(GradeOutput(None, True, analysis.reason, (), points, values, vector=analysis.vector))
             continue
         logit = params.logit(feats.values, profile)
         probability = calibration.sigmoid(logit)
@@ -194,6 +198,7 @@ def grade_many(items: Sequence[GradeInput], profile: str | None = None) -> list[
                 covered=feats.covered,
                 missed=feats.missed,
                 features=values,
+                vector=analysis.vector,
             )
         )
     return outputs
