@@ -22,7 +22,7 @@ from .. import feedback
 from ..bank import BankQuestion, load_bank
 from ..base import AIProvider
 from ..errors import ProviderBadOutput
-from ..grading import batcher, encoder, lexical, semantic
+from ..grading import batcher, encoder, fewshot, lexical, semantic
 from ..grading.batcher import MicroBatcher
 from ..grading.text import stems
 from ..grading.types import GradeInput, GradeOutput
@@ -85,6 +85,10 @@ def _embedding_fit(context: InterviewContext, pool: Sequence[BankQuestion]) -> n
     """
     job = _job_text(context)
     if not job or not pool:
+        return None
+    if not encoder.loaded():
+        # A candidate never waits for the model: rank by keywords this time, load it meanwhile.
+        encoder.load_in_background()
         return None
     try:
         job_vec = encoder.load_encoder().encode_cached([job])[0].vec
@@ -254,7 +258,8 @@ class EmbeddedProvider(AIProvider):
     def _grade(self, items: Sequence[GradeInput]) -> list[GradeOutput]:
         if self._semantic_ready():
             try:
-                return semantic.grade_many(items)
+                # The semantic grade, then the team's leniency and graded examples (grading/fewshot.py).
+                return fewshot.grade_many(items)
             except Exception as exc:
                 logger.warning("semantic grading failed for %d answers, using the lexical grader: %s", len(items), exc)
                 return [
@@ -275,7 +280,12 @@ class EmbeddedProvider(AIProvider):
         started = time.perf_counter()
         items = [
             GradeInput(
-                question=r.question, reference_answer=r.reference_answer, answer=r.response, key_points=r.key_points
+                question=r.question,
+                reference_answer=r.reference_answer,
+                answer=r.response,
+                key_points=r.key_points,
+                examples=r.graded_examples,
+                leniency=r.leniency,
             )
             for r in requests
         ]
@@ -287,6 +297,9 @@ class EmbeddedProvider(AIProvider):
     def _to_evaluation(self, grade: GradeOutput, latency_ms: float) -> Evaluation:
         text, strengths, improvements = feedback.compose(grade)
         fallback = bool(grade.features.get("lexical_fallback"))
+        details: dict[str, object] = {"reason": grade.reason, "features": dict(grade.features)}
+        if grade.calibration:  # zero-shot score, leniency and examples used (absent: lexical grade)
+            details["calibration"] = dict(grade.calibration)
         return Evaluation(
             score=grade.score,
             feedback=text,
@@ -303,6 +316,6 @@ class EmbeddedProvider(AIProvider):
                 latency_ms=latency_ms,
                 fallback_used=fallback,
                 error_kind="grader_fallback" if fallback else "",
-                details={"reason": grade.reason, "features": dict(grade.features)},
+                details=details,
             ),
         )
