@@ -172,6 +172,37 @@ def zero_shot(output: GradeOutput) -> float | None:
     return 10.0 * probability if probability is not None else output.score
 
 
+def zero_shot_many(items: Sequence[GradeInput], profile: str | None = None) -> list[float | None]:
+    """The zero-shot 0..10 score of each item's answer (None: insufficient evidence), cached.
+
+    For fitting a leniency on reviewed answers; the cache then also serves those answers when
+    they come back as graded examples of the same question.
+    """
+    keys = [_example_key(item, item.answer, profile) for item in items]
+    with _cache_lock:
+        known = {key: _cache[key] for key in keys if key in _cache}
+    todo = {key: item for key, item in zip(keys, items, strict=True) if key not in known}
+    if todo:
+        outputs = semantic.grade_many([_plain(item) for item in todo.values()], profile)
+        fresh = {key: (zero_shot(out), out.vector) for key, out in zip(todo, outputs, strict=True)}
+        _remember(fresh)
+        known.update(fresh)
+    return [known[key][0] for key in keys]
+
+
+def _plain(item: GradeInput) -> GradeInput:
+    return GradeInput(item.question, item.reference_answer, item.answer, item.key_points, item.alternative_references)
+
+
+def _remember(found: Mapping[str, tuple[float | None, np.ndarray | None]]) -> None:
+    with _cache_lock:
+        for key, value in found.items():
+            _cache[key] = value
+            _cache.move_to_end(key)
+        while len(_cache) > EXAMPLE_CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
 def _usable_leniency(leniency: Leniency | None) -> tuple[Leniency | None, str]:
     if leniency is None:
         return None, ""
@@ -196,22 +227,12 @@ def grade_many(items: Sequence[GradeInput], profile: str | None = None) -> list[
                 if key in _cache:
                     _cache.move_to_end(key)
                 else:
-                    pending[key] = GradeInput(
-                        question=item.question,
-                        reference_answer=item.reference_answer,
-                        answer=example.answer,
-                        key_points=item.key_points,
-                        alternative_references=item.alternative_references,
-                    )
+                    pending[key] = dataclasses.replace(_plain(item), answer=example.answer)
     outputs = semantic.grade_many([*items, *pending.values()], profile)
     found: dict[str, tuple[float | None, np.ndarray | None]] = {
         key: (zero_shot(out), out.vector) for key, out in zip(pending, outputs[len(items) :], strict=True)
     }
-    with _cache_lock:
-        for key, value in found.items():
-            _cache[key] = value
-        while len(_cache) > EXAMPLE_CACHE_SIZE:
-            _cache.popitem(last=False)
+    _remember(found)
     results = []
     for item, output in zip(items, outputs[: len(items)], strict=True):
         examples = []

@@ -27,7 +27,7 @@ import numpy as np
 from ..types import Leniency
 from . import semantic
 
-__all__ = ["Leniency", "fit_leniency", "identity", "isotonic"]
+__all__ = ["Leniency", "apply_many", "fit_leniency", "identity", "isotonic"]
 
 # Pairs' worth of trust in the identity map (see the module docstring). bench/fit_grader.py
 # --fewshot chooses it on the train splits and stores it in fewshot_params.json, which wins.
@@ -120,3 +120,13 @@ def fit_leniency(
             y = knots[-1][1]
         knots.append((round(x, 4), y))
     return Leniency(knots=tuple(knots), grader_version=grader_version, pairs=n)
+
+
+def apply_many(leniency: Leniency | None, scores: np.ndarray) -> np.ndarray:
+    """`leniency.apply` over an array (the identity for None); same clamping and interpolation."""
+    values = np.clip(np.asarray(scores, dtype=np.float64), 0.0, 10.0)
+    if leniency is None:
+        return values
+    xs = np.array([x for x, _y in leniency.knots])
+    ys = np.array([y for _x, y in leniency.knots])
+    return np.interp(values, xs, ys)
