@@ -3,13 +3,15 @@
 Every team grades to its own standard. Across the answers a team has reviewed, pairs of (the
 grader's zero-shot score, the reviewer's score) show how its scale relates to the grader's. The
 fit is isotonic regression (pool adjacent violators, numpy only): the best non-decreasing map in
-least squares, so a better answer in the grader's eyes never gets a lower team score. With few
-pairs an isotonic fit is jumpy, so it is blended with the identity:
+least squares, so a better answer in the grader's eyes never gets a lower team score. It is
+centred (Oron and Flournoy 2017): one knot per pooled block at the mean grader score of its pairs,
+linear in between, so the map does not tie all the answers of a block the way the raw step
+function does. With few pairs an isotonic fit is jumpy, so it is blended with the identity:
 
     L(x) = w * iso(x) + (1 - w) * x,     w = n / (n + prior_pairs)
 
-(outside the range of the fitted scores iso is flat). The result is piecewise linear through a
-few knots, serialisable to JSON, and versioned by a hash of its knots
+(outside the first and last knot iso is flat). The result is piecewise linear through a few
+knots, strictly increasing while w < 1, serialisable to JSON and versioned by a hash of its knots
 (`ai_service.types.Leniency`). It is specific to one grader: `grader_version` records which, and
 the embedded provider applies it only to that grader's scores.
 
@@ -102,23 +104,28 @@ def fit_leniency(
     n = len(xs)
     if n == 0:
         return identity(grader_version)
-    ux, fitted = isotonic(np.array(xs), np.array(ys))
-    share = n / (n + prior) if n + prior > 0 else 1.0
-    # Knots: both ends of every pooled block (iso is flat inside a block, linear between blocks),
-    # and 0 and 10, where iso stays at its end values.
-    points: dict[float, float] = {}
+    x = np.array(xs)
+    ux, fitted = isotonic(x, np.array(ys))
+    # Centred isotonic regression: one knot per pooled block, at the mean score of the block's
+    # pairs, linear in between. The plain step function ties every answer of a block (a flat map
+    # loses the grader's ranking); through the centroids the map rises wherever the data do.
+    counts = np.bincount(np.unique(x, return_inverse=True)[1]).astype(np.float64)
     starts = np.flatnonzero(np.r_[True, np.diff(fitted) != 0])
-    ends = np.r_[starts[1:] - 1, len(fitted) - 1]
-    for i in sorted({*starts.tolist(), *ends.tolist()}):
-        points[float(ux[i])] = float(fitted[i])
+    ends = np.r_[starts[1:], len(fitted)]
+    points: dict[float, float] = {}
+    for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
+        centre = float((ux[start:end] * counts[start:end]).sum() / counts[start:end].sum())
+        points[round(centre, 4)] = float(fitted[start])
+    # Beyond the first and last centroid the fit stays flat (then blended with the identity).
     points.setdefault(0.0, float(fitted[0]))
     points.setdefault(10.0, float(fitted[-1]))
+    share = n / (n + prior) if n + prior > 0 else 1.0
     knots: list[tuple[float, float]] = []
-    for x in sorted(points):
-        y = round(min(10.0, max(0.0, share * points[x] + (1.0 - share) * x)), 4)
+    for centre in sorted(points):
+        y = round(min(10.0, max(0.0, share * points[centre] + (1.0 - share) * centre)), 4)
         if knots and y < knots[-1][1]:  # rounding guard; the blend is already non-decreasing
             y = knots[-1][1]
-        knots.append((round(x, 4), y))
+        knots.append((centre, y))
     return Leniency(knots=tuple(knots), grader_version=grader_version, pairs=n)
 
 
