@@ -1,15 +1,14 @@
 """The interview state machine (interview_rt/interviews/state.py), tested without Django.
 
 state.py is pure: it imports nothing from Django, so these tests need no settings, database or
-event loop. Every transition, every refusal code and `awaiting` in every situation; then a seeded
-random walk over random event sequences checks the invariants after every step.
+event loop. Every transition, every refusal code and `awaiting` in every situation, by example;
+the invariants over random sequences of transitions are in test_state_machine_interview.py.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-import random
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -563,131 +562,3 @@ def test_a_whole_interview_asks_each_question_once_and_completes_once(mode: str,
     assert completions == 1
     assert pending == 0
     assert (s.answered, s.evaluated, s.current_index) == (count, count, count)
-
-
-# --- random walk ---------------------------------------------------------------------------------
-
-KNOWN_CODES = {
-    "follow_up_not_allowed",
-    "session_expired",
-    "interview_completed",
-    "not_started",
-    "question_not_current",
-    "no_pending_evaluation",
-    "interview_incomplete",
-}
-
-
-def check_invariants(s: SessionState, *, expiry_possible: bool) -> None:
-    assert 0 <= s.evaluated <= s.answered <= s.question_count <= state.MAX_QUESTIONS
-    assert s.current_index == s.answered
-    assert not (s.current_asked and s.current_index >= s.question_count)
-    assert not (s.current_asked and not s.questions_ready)
-    if s.status == Status.COMPLETED:
-        assert s.evaluated == s.question_count
-    if expiry_possible:
-        if s.evaluated == s.question_count:
-            assert s.status in (Status.COMPLETED, Status.EXPIRED)
-    else:
-        assert (s.status == Status.COMPLETED) == (s.evaluated == s.question_count)
-    if s.status == Status.CREATED:
-        assert s.answered == 0 and not s.current_asked
-
-
-def random_walk(rng: random.Random, *, expiry_possible: bool, steps: int = 60) -> None:
-    s = make(question_count=rng.randint(1, 6), feedback_mode=rng.choice(["immediate", "end"]))
-    now = NOW
-    asked: list[int] = []
-    completions = 0
-    events = ["start", "generated", "answer", "answer_other", "evaluate", "evaluate_follow_up", "leave", "complete?"]
-    if expiry_possible:
-        events.append("expire")
-    for _ in range(steps):
-        event = rng.choice(events)
-        before = s
-        try:
-            if event == "start":
-                s, d = state.start(s, now)
-            elif event == "generated":
-                s, d = state.questions_generated(s)
-            elif event == "answer":
-                asked_at = now - timedelta(seconds=rng.choice([0, 100, 305, 306, 4000]))
-                s, d = answer(s, now=now, asked_at=asked_at)
-            elif event == "answer_other":
-                s, d = answer(s, rng.randint(-1, s.question_count + 1), now=now)
-            elif event == "evaluate":
-                s, d = state.evaluation_recorded(s)
-            elif event == "evaluate_follow_up":
-                s, d = state.evaluation_recorded(s, follow_up=True)
-                assert s.question_count == before.question_count + 1
-                assert d.insert_follow_up_at == s.current_index == before.current_index
-            elif event == "leave":
-                s, d = state.leave(s), Decision()
-            elif event == "complete?":
-                state.request_completion(s)
-                d = Decision()
-                assert s.answered == s.question_count or s.status == Status.COMPLETED
-            else:
-                now = s.expires_at
-                s, d = state.expire(s, now), Decision()
-        except TransitionError as exc:
-            assert exc.code in KNOWN_CODES, exc.code
-            s, d = before, Decision()
-        if d.ask_index is not None:
-            assert d.ask_index == s.current_index  # only the current question is ever asked
-            assert s.current_asked
-            assert not (before.current_asked and before.current_index == s.current_index)
-            assert s.status == Status.IN_PROGRESS
-            asked.append(d.ask_index)
-        if d.complete:
-            completions += 1
-            assert before.status != Status.COMPLETED and s.status == Status.COMPLETED
-        if before.status == Status.COMPLETED:
-            assert s == before  # nothing moves a completed interview
-        if before.status == Status.EXPIRED:
-            assert s.status == Status.EXPIRED
-        check_invariants(s, expiry_possible=expiry_possible)
-    assert asked == sorted(set(asked)), asked  # each question asked at most once, in order
-    assert completions <= 1
-
-
-def walk_seeds(seeds: range, *, expiry_possible: bool) -> None:
-    for seed in seeds:
-        try:
-            random_walk(random.Random(seed), expiry_possible=expiry_possible)
-        except AssertionError as exc:
-            raise AssertionError(f"random walk with seed {seed} broke an invariant: {exc}") from exc
-
-
-def test_random_walks_keep_invariants() -> None:
-    walk_seeds(range(400), expiry_possible=False)
-
-
-def test_random_walks_with_expiry_keep_invariants() -> None:
-    walk_seeds(range(400, 600), expiry_possible=True)
-
-
-def test_random_walks_reach_completion() -> None:
-    """The walks are not vacuous: a good share of them reach a completed interview."""
-    completed = 0
-    for seed in range(200):
-        rng = random.Random(seed)
-        s = make(question_count=rng.randint(1, 3), feedback_mode=rng.choice(["immediate", "end"]))
-        for _ in range(80):
-            event = rng.choice(["start", "generated", "answer", "evaluate", "leave"])
-            try:
-                if event == "start":
-                    s, _ = state.start(s, NOW)
-                elif event == "generated":
-                    s, _ = state.questions_generated(s)
-                elif event == "answer":
-                    s, _ = answer(s)
-                elif event == "evaluate":
-                    s, _ = state.evaluation_recorded(s)
-                else:
-                    s = state.leave(s)
-            except TransitionError:
-                pass
-            check_invariants(s, expiry_possible=False)
-        completed += s.status == Status.COMPLETED
-    assert completed >= 50
