@@ -18,7 +18,8 @@ Each scenario, in a fresh temp dir:
      each session got every logged seq once, in order (live, and again from the log with
      `session.resume` once every session is done);
   5. reads provenance the frames do not carry (fallback_used, provider, attempts) from the DB;
-  6. writes bench/results/load-<scenario>.json and .png.
+  6. writes bench/results/load-<scenario>.json (the summary, committed) and .png, and the raw
+     samples to bench/results/raw/load-<scenario>.json (git-ignored; --replot reads them).
 
 Every process is started by this script, listens on 127.0.0.1 only and is stopped on exit,
 failure or Ctrl-C. Runs are bounded: --deadline seconds for the sessions, --frame-timeout per frame.
@@ -109,6 +110,62 @@ def fmt(v: Any, unit: str = "") -> str:
     if isinstance(v, float):
         return f"{v:,.1f}{unit}"
     return f"{v}{unit}"
+
+
+# --- results files -------------------------------------------------------------------------------
+
+# Per-sample lists: tens of thousands of lines per run, so they stay out of the committed summary.
+RAW_TOP_LEVEL = ("answers_raw", "model_in_flight_samples")
+
+
+def raw_path(summary_path: Path) -> Path:
+    return summary_path.parent / "raw" / summary_path.name
+
+
+def split_report(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(summary, raw samples) of a full report; join_report puts them back together."""
+    summary = {k: v for k, v in report.items() if k not in RAW_TOP_LEVEL}
+    raw: dict[str, Any] = {"scenario": report.get("scenario"), "generated_at": report.get("generated_at")}
+    raw.update({k: report[k] for k in RAW_TOP_LEVEL if k in report})
+    if isinstance(report.get("echo"), dict) and "rtt_ms_raw" in report["echo"]:
+        summary["echo"] = {k: v for k, v in report["echo"].items() if k != "rtt_ms_raw"}
+        raw["echo_rtt_ms_raw"] = report["echo"]["rtt_ms_raw"]
+    return summary, raw
+
+
+def join_report(summary: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    report = dict(summary)
+    report.update({k: raw[k] for k in RAW_TOP_LEVEL if k in raw})
+    if isinstance(summary.get("echo"), dict) and "echo_rtt_ms_raw" in raw:
+        report["echo"] = {**summary["echo"], "rtt_ms_raw": raw["echo_rtt_ms_raw"]}
+    return report
+
+
+def display_path(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def write_results(report: dict[str, Any], json_path: Path) -> Path:
+    """Write the summary to json_path and the raw samples next to it under raw/; returns the latter."""
+    summary, raw = split_report(report)
+    samples = raw_path(json_path)
+    summary["raw_samples"] = f"{display_path(samples)} (not committed)"
+    samples.parent.mkdir(parents=True, exist_ok=True)
+    samples.write_text(json.dumps(raw, default=str))
+    json_path.write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    return samples
+
+
+def load_results(json_path: Path) -> tuple[dict[str, Any], bool]:
+    """The report in json_path with its raw samples when they are there: (report, has samples).
+    A report written before the split carries its samples itself."""
+    report = json.loads(json_path.read_text())
+    if "answers_raw" in report:
+        return report, True
+    samples = raw_path(json_path)
+    if not samples.exists():
+        return report, False
+    return join_report(report, json.loads(samples.read_text())), True
 
 
 # --- processes -----------------------------------------------------------------------------------
@@ -1264,7 +1321,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--replot",
         type=Path,
         metavar="JSON",
-        help="only redraw the PNG (next to it) from a results JSON and print its summary",
+        help="only print the summary of a results JSON and redraw the PNG next to it (needs the raw "
+        "samples the run wrote to raw/ beside it)",
     )
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB, server logs)")
     args = p.parse_args(argv)
@@ -1299,10 +1357,10 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
         args.results_dir.mkdir(parents=True, exist_ok=True)
         json_path = args.results_dir / f"load-{name}.json"
         png_path = args.results_dir / f"load-{name}.png"
-        json_path.write_text(json.dumps(report, indent=1, default=str))
+        samples = write_results(report, json_path)
         plot(report, png_path)
         print_report(report)
-        log(f"wrote {json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path} and {png_path.name}")
+        log(f"wrote {display_path(json_path)}, {png_path.name} and {display_path(samples)}")
         reports.append(report)
     return reports
 
@@ -1310,9 +1368,12 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.replot:
-        report = json.loads(args.replot.read_text())
-        plot(report, args.replot.with_suffix(".png"))
+        report, has_samples = load_results(args.replot)
         print_report(report)
+        if not has_samples:  # the PNG is drawn from the samples, which only the run's machine has
+            log(f"no raw samples at {display_path(raw_path(args.replot))}: the PNG is not redrawn")
+            return 1
+        plot(report, args.replot.with_suffix(".png"))
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="interview-rt-load-"))
     procs = Processes(workdir)
