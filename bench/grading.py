@@ -1,6 +1,8 @@
-"""Measure the semantic grader against human grades, beside the plain MiniLM-cosine baseline.
+"""Measure the semantic grader against human grades, beside the plain MiniLM-cosine baseline, and
+how much reviewed answers (graded examples and the team's leniency) improve it.
 
     .venv/bin/python bench/grading.py [--data-dir ../shared/data] [--train-per-set N] [--skip-speed]
+                                      [--part all|zeroshot|fewshot] [--draws 20]
 
 Sets: SemEval-2013 2-way (sciEntsBank and beetle, from semeval2013_2way.csv) and SAF English
 (saf_cn_english.csv), read from --data-dir (default: ../shared/data beside the repository); the
@@ -28,6 +30,22 @@ Protocol (nothing is fitted on a test split):
 
 --train-per-set subsamples each train split (the baseline fit, the thresholds and the CV use it);
 0 (the default) uses all of it. Writes bench/results/grading.txt and grading_calibration.png.
+
+Few-shot part (learning from reviews; ai_service/grading/fewshot.py and leniency.py), per set and
+test split, for k = 0, 3, 5, 10 reviewed answers per question:
+- unseen-answers splits: the k reviewed answers of a question are drawn from its train answers;
+  every test answer is scored. Unseen-questions/-domains splits (no train answers exist): per
+  question 10 test answers are set aside, k of them reviewed, the other answers scored (the same
+  answers for every k of a draw).
+- the team's leniency is fitted on the reviewed answers of all the split's questions (zero-shot
+  score vs human score); k = 0 means no reviews, i.e. the shipped grader (default profile) as a
+  new team gets it. Scores go through the service's own code (fewshot.combine, fit_leniency).
+- metrics on 0..10 (human score / score_max x 10): Pearson, RMSE, quadratic weighted kappa (2-way:
+  pass at 5; SAF: quarters of the points), mean bias (predicted - human), each the mean over
+  --draws random draws of the reviewed answers (the sd of Pearson and RMSE over draws is shown).
+- with --part fewshot only, each question's train answers are subsampled to 40 (the pool the
+  reviewed answers are drawn from), which keeps the run to a few minutes.
+Writes bench/results/grading_fewshot.txt, grading_fewshot.json and grading_fewshot.png.
 """
 
 from __future__ import annotations
@@ -57,8 +75,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import fit_grader  # noqa: E402
 import numpy as np  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
+from tqdm import tqdm  # noqa: E402
 
-from ai_service.grading import calibration, encoder, semantic  # noqa: E402
+from ai_service.grading import calibration, encoder, fewshot, semantic  # noqa: E402
 from ai_service.grading.batcher import MAX_BATCH, MAX_CONCURRENT, MicroBatcher  # noqa: E402
 from ai_service.grading.types import GradeInput  # noqa: E402
 
@@ -495,6 +514,226 @@ def plot(scored: dict[str, dict[str, Scored]], path: Path) -> None:
     plt.close(fig)
 
 
+# ---------------------------------------------------------------- few-shot (learning from reviews)
+
+KS = (0, 3, 5, 10)
+FEWSHOT_TARGET = (
+    "k=5 vs k=0: RMSE at least 25% lower and Pearson at least 0.08 higher; no k worse than k=0 in Pearson or RMSE"
+)
+FEWSHOT_POOL = 40  # train answers per question kept with --part fewshot
+
+
+def fewshot_metrics(pred: np.ndarray, target10: np.ndarray, two_way: bool) -> dict[str, float]:
+    if two_way:
+        kappa = qwk((pred >= 5).astype(int), (target10 >= 5).astype(int), 2)
+    else:
+        kappa = qwk(np.rint(pred / 2.5).astype(int), np.rint(target10 / 2.5).astype(int), 5)
+    return {
+        "pearson": fit_grader.pearson(pred, target10),
+        "rmse": float(np.sqrt(np.mean((pred - target10) ** 2))),
+        "qwk": kappa,
+        "bias": float(np.mean(pred - target10)),
+    }
+
+
+def fewshot_bench(
+    rows: Sequence[fit_grader.Row], analyses: Sequence[semantic.Analysis], draws: int, ks: Sequence[int]
+) -> list[dict[str, object]]:
+    """Per set and test split: metrics against k (means and sds over draws); see the module doc."""
+    z = fit_grader.zero_shot_scores(analyses)
+    vectors = fit_grader.answer_vectors(analyses)
+    target10 = np.array([10.0 * r.target for r in rows])
+    params = fewshot.load_params()
+    sets = np.array([r.set for r in rows])
+    splits = np.array([r.split for r in rows])
+    jobs = [(name, split) for name, test_splits in TEST_SPLITS.items() for split in test_splits]
+    own_profile = {name: fit_grader.zero_shot_scores(analyses, profile=name) for name in TEST_SPLITS}
+    out: list[dict[str, object]] = []
+    with tqdm(total=len(jobs) * draws, desc="few-shot bench", unit="draw", file=sys.stderr) as bar:
+        for name, split in jobs:
+            pools = fit_grader.by_question(rows, np.flatnonzero((sets == name) & (splits == "train")))
+            groups = fit_grader.by_question(rows, np.flatnonzero((sets == name) & (splits == split)))
+            unseen_answers = all(q in pools for q in groups)
+            z_own = own_profile[name]
+            per_k: dict[int, list[dict[str, float]]] = {k: [] for k in ks}
+            own: list[dict[str, float]] = []
+            scored_n = 0
+            for draw in range(draws):
+                for k in ks:
+                    if unseen_answers:
+                        episode = fit_grader.episode_from_pool(pools, groups, k, draw)
+                    else:
+                        episode = fit_grader.episode_in_split(groups, k, draw)
+                    team = fit_grader.episode_leniency(episode, z, target10, params.leniency_prior_pairs)
+                    idx, pred = fit_grader.predict_episode(episode, z, vectors, target10, params, team)
+                    per_k[k].append(fewshot_metrics(pred, target10[idx], name in TWO_WAY))
+                    if k == 0:
+                        scored_n = len(idx)
+                        _idx, own_pred = fit_grader.predict_episode(episode, z_own, vectors, target10, params, None)
+                        own.append(fewshot_metrics(own_pred, target10[idx], name in TWO_WAY))
+                bar.update(1)
+            summary: dict[str, object] = {
+                "set": name,
+                "split": split,
+                "examples_from": "train answers of the question" if unseen_answers else "the split (10 set aside)",
+                "questions": len(groups),
+                "scored": scored_n,
+                "draws": draws,
+            }
+            for k, values in per_k.items():
+                summary[f"k{k}"] = {
+                    **{m: float(np.nanmean([v[m] for v in values])) for m in ("pearson", "rmse", "qwk", "bias")},
+                    "pearson_sd": float(np.nanstd([v["pearson"] for v in values])),
+                    "rmse_sd": float(np.nanstd([v["rmse"] for v in values])),
+                }
+            summary["k0_own_intercept"] = {
+                m: float(np.nanmean([v[m] for v in own])) for m in ("pearson", "rmse", "qwk", "bias")
+            }
+            out.append(summary)
+    return out
+
+
+def fewshot_table(lines: list[dict[str, object]], ks: Sequence[int]) -> str:
+    head = (
+        f"{'set':12s} {'split':22s} {'q':>4s} {'n':>5s} | {'k':>3s} {'pearson':>13s} {'rmse':>12s} "
+        f"{'qwk':>6s} {'bias':>6s}"
+    )
+    out = [head, "-" * len(head)]
+    for line in lines:
+        for j, k in enumerate(ks):
+            m = line[f"k{k}"]
+            assert isinstance(m, dict)
+            first = j == 0
+            out.append(
+                f"{(str(line['set']) if first else ''):12s} {(str(line['split']) if first else ''):22s} "
+                f"{(str(line['questions']) if first else ''):>4s} {(str(line['scored']) if first else ''):>5s} | "
+                f"{k:>3d} {m['pearson']:7.3f}±{m['pearson_sd']:.3f} {m['rmse']:6.2f}±{m['rmse_sd']:.2f} "
+                f"{m['qwk']:6.3f} {m['bias']:+6.2f}"
+            )
+        own = line["k0_own_intercept"]
+        assert isinstance(own, dict)
+        out.append(
+            f"{'':12s} {'':22s} {'':>4s} {'':>5s} | {'0*':>3s} {own['pearson']:7.3f}{'':6s} {own['rmse']:6.2f}{'':5s} "
+            f"{own['qwk']:6.3f} {own['bias']:+6.2f}"
+        )
+    return "\n".join(out)
+
+
+def fewshot_targets(lines: list[dict[str, object]], ks: Sequence[int]) -> list[str]:
+    out = []
+    for line in lines:
+        m0, m5 = line["k0"], line.get("k5")
+        assert isinstance(m0, dict)
+        if not isinstance(m5, dict):
+            continue
+        drop = 1 - m5["rmse"] / m0["rmse"]
+        gain = m5["pearson"] - m0["pearson"]
+        worse = [
+            f"k={k}"
+            for k in ks
+            if k
+            and isinstance(mk := line[f"k{k}"], dict)
+            and (mk["rmse"] > m0["rmse"] + 1e-9 or mk["pearson"] < m0["pearson"] - 1e-9)
+        ]
+        parts = [
+            f"RMSE {m5['rmse']:.2f} vs {m0['rmse']:.2f} ({-drop:+.2%}, need -25%: {'yes' if drop >= 0.25 else 'NO'})",
+            f"Pearson {m5['pearson']:.3f} vs {m0['pearson']:.3f} ({gain:+.3f}, need +0.08: "
+            f"{'yes' if gain >= 0.08 else 'NO'})",
+            "never worse than k=0: " + ("yes" if not worse else "NO (" + ", ".join(worse) + ")"),
+        ]
+        ok = drop >= 0.25 and gain >= 0.08 and not worse
+        out.append(f"  [{'met' if ok else 'SHORT'}] {line['set']} {line['split']}: " + "; ".join(parts))
+    return out
+
+
+def fewshot_plot(lines: list[dict[str, object]], ks: Sequence[int], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (
+        ("pearson", "Pearson (higher is better)"),
+        ("rmse", "RMSE, 0-10 scale (lower is better)"),
+        ("qwk", "quadratic weighted kappa"),
+        ("bias", "mean bias, predicted - human (0-10)"),
+    )
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.2))
+    colors = {"sciEntsBank": "tab:blue", "beetle": "tab:orange", "saf": "tab:green"}
+    styles = ["-", "--", ":"]
+    for ax, (metric, title) in zip(axes.ravel(), panels, strict=True):
+        seen: dict[str, int] = {}
+        for line in lines:
+            name = str(line["set"])
+            style = styles[seen.get(name, 0) % len(styles)]
+            seen[name] = seen.get(name, 0) + 1
+            values = [line[f"k{k}"][metric] for k in ks]  # type: ignore[index]
+            ax.plot(ks, values, marker="o", color=colors.get(name), linestyle=style, label=f"{name} {line['split']}")
+        if metric == "bias":
+            ax.axhline(0, color="grey", linewidth=1)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks(list(ks))
+        ax.set_xlabel("reviewed answers per question (k)")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.suptitle("Grading with k reviewed answers per question (graded examples + team leniency), test splits")
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def fewshot_report(
+    rows: Sequence[fit_grader.Row], analyses: Sequence[semantic.Analysis], args: argparse.Namespace
+) -> str:
+    ks = KS
+    lines = fewshot_bench(rows, analyses, args.draws, ks)
+    params = fewshot.load_params()
+    png = args.results / "grading_fewshot.png"
+    fewshot_plot(lines, ks, png)
+    pool = "all train answers" if args.part != "fewshot" else f"up to {FEWSHOT_POOL} train answers per question"
+    text = "\n".join(
+        [
+            f"few-shot grading {params.version} (sharpness {params.sharpness}, prior {params.prior}, "
+            f"max examples {params.max_examples}, leniency prior {params.leniency_prior_pairs} pairs; "
+            f"fitted {params.fitted_on.get('date', '?')} on train splits); grader {semantic.VERSION}",
+            "k = reviewed answers per question; k=0: the shipped grader (default profile), no reviews; "
+            "0*: for reference, zero-shot with the set's own intercept fitted on its train split (not available "
+            "to a new team)",
+            f"unseen-answers splits: reviewed answers drawn from {pool} of the same question, all test answers "
+            "scored; other splits: 10 answers per question set aside, k of them reviewed, the rest scored",
+            "leniency fitted on the reviewed answers of all the split's questions; metrics on 0..10; "
+            f"mean ± sd over {args.draws} draws; insufficient evidence scored 0; "
+            "qwk: 2-way pass at 5, SAF quarters of the points",
+            "",
+            fewshot_table(lines, ks),
+            "",
+            f"targets ({FEWSHOT_TARGET}):",
+            *fewshot_targets(lines, ks),
+            "",
+            f"plot: {png.relative_to(REPO) if png.is_relative_to(REPO) else png}",
+        ]
+    )
+    args.results.mkdir(parents=True, exist_ok=True)
+    (args.results / "grading_fewshot.json").write_text(
+        json.dumps({"params": params.to_json(), "ks": list(ks), "lines": lines}, indent=2) + "\n", encoding="utf-8"
+    )
+    return text
+
+
+def pool_subsample(rows: Sequence[fit_grader.Row], per_question: int, seed: int = 5) -> list[fit_grader.Row]:
+    groups: dict[tuple[str, str], list[fit_grader.Row]] = {}
+    for row in rows:
+        groups.setdefault((row.set, row.question_id), []).append(row)
+    rng = random.Random(seed)
+    out: list[fit_grader.Row] = []
+    for key in sorted(groups):
+        members = groups[key]
+        out.extend(members if len(members) <= per_question else rng.sample(members, per_question))
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=fit_grader.DEFAULT_DATA_DIR)
@@ -504,6 +743,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batched", type=int, default=1024, help="answers graded by 64 concurrent callers")
     parser.add_argument("--speed-probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--part", choices=["all", "zeroshot", "fewshot"], default="all")
+    parser.add_argument("--draws", type=int, default=20, help="few-shot: random draws of the reviewed answers")
     args = parser.parse_args(argv)
     if args.speed_probe:
         print(json.dumps(speed_probe(args.data_dir, args.single, args.batched)))
@@ -511,7 +752,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     speeds: list[dict[str, float]] = []
-    if not args.skip_speed:  # first, while nothing else of this run holds memory
+    if not args.skip_speed and args.part != "fewshot":  # first, while nothing else of this run holds memory
         probe = subprocess.run(
             [
                 sys.executable,
@@ -533,10 +774,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows = fit_grader.load_rows(args.data_dir)
     train = fit_grader.subsample([r for r in rows if r.split == "train"], args.train_per_set)
+    if args.part == "fewshot":
+        train = pool_subsample(train, FEWSHOT_POOL)
     tests = [r for r in rows if r.split != "train"]
     encoder.load_encoder()
     all_rows = train + tests
     analyses = fit_grader.analyze(all_rows, "grading")
+    if args.part == "fewshot":
+        text = fewshot_report(all_rows, analyses, args)
+        text += f"\nwall time: {time.perf_counter() - started:.0f}s"
+        print(text)
+        (args.results / "grading_fewshot.txt").write_text(text + "\n", encoding="utf-8")
+        return 0
     scored = score_rows(all_rows, analyses)
     sets = np.array([r.set for r in all_rows])
     splits = np.array([r.split for r in all_rows])
@@ -582,6 +831,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(text)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "grading.txt").write_text(text + "\n", encoding="utf-8")
+    if args.part == "all":
+        few = fewshot_report(all_rows, analyses, args)
+        few += f"\nwall time (whole run): {time.perf_counter() - started:.0f}s"
+        print("\n" + few)
+        (args.results / "grading_fewshot.txt").write_text(few + "\n", encoding="utf-8")
     return 0
 
 
