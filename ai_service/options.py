@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from .errors import ProviderConfigError
+from .schemas import drop_optional_nones
 
 _OPTION_ERROR = "option"
 
@@ -36,10 +37,7 @@ class ProviderOptions(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _none_means_default(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        fields = cls.model_fields
-        return {k: v for k, v in data.items() if v is not None or k not in fields or fields[k].is_required()}
+        return drop_optional_nones(cls, data)
 
     @classmethod
     def problems(cls, options: Mapping[str, Any]) -> list[str]:

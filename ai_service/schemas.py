@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -27,10 +28,16 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from .types import Difficulty, InterviewType, QuestionType
+from .types import Difficulty, GradedExample, InterviewType, QuestionType
 
 MAX_TEXT = 4000  # characters per string a model returns
 MAX_ITEMS = 50  # entries per list a model returns; also the most questions one request asks for
+# Graded examples (reviewed answers of the same question) in one `POST /evaluate-response`, and
+# the characters of each example's answer and note we send (answers are cut like the OpenAI
+# prompt's `response`).
+MAX_GRADED_EXAMPLES = 20
+MAX_EXAMPLE_ANSWER = 8000
+MAX_EXAMPLE_NOTE = 2000
 
 TASK_QUESTIONS = "generate_questions"
 TASK_EVALUATION = "evaluate_response"
@@ -51,10 +58,15 @@ class WireModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _null_means_absent(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        fields = cls.model_fields
-        return {k: v for k, v in data.items() if v is not None or k not in fields or fields[k].is_required()}
+        return drop_optional_nones(cls, data)
+
+
+def drop_optional_nones(model: type[BaseModel], data: Any) -> Any:
+    """A null optional field means "not set": drop it so its default applies."""
+    if not isinstance(data, dict):
+        return data
+    fields = model.model_fields
+    return {k: v for k, v in data.items() if v is not None or k not in fields or fields[k].is_required()}
 
 
 class AnswerModel(WireModel):
@@ -132,6 +144,15 @@ class GenerateResponse(AnswerModel):
 # --- the model API: POST /evaluate-response ----------------------------------------------------
 
 
+class GradedExampleItem(WireModel):
+    """A reviewed answer to the same question and the 0-10 score the hiring team gave it."""
+
+    id: str
+    answer: str
+    score: float = Field(ge=0, le=10, allow_inf_nan=False)
+    note: str
+
+
 class EvaluateRequest(WireModel):
     """The body of `POST /evaluate-response`."""
 
@@ -141,6 +162,25 @@ class EvaluateRequest(WireModel):
     difficulty: Difficulty
     reference_answer: str
     key_points: list[str]
+    # Absent (older clients): none.
+    graded_examples: list[GradedExampleItem] = Field(default=[], max_length=MAX_GRADED_EXAMPLES)
+
+
+def sendable_examples(examples: Sequence[GradedExample], limit: int) -> list[tuple[GradedExample, float]]:
+    """The first `limit` examples with a finite score, in the order given, each with its score
+    clamped to 0..10.
+
+    Callers put the most relevant examples first. Answers and notes are left whole: each wire
+    format cuts them to its own limits.
+    """
+    sent: list[tuple[GradedExample, float]] = []
+    for example in examples:
+        if len(sent) >= limit:
+            break
+        score = float(example.score)
+        if math.isfinite(score):
+            sent.append((example, min(10.0, max(0.0, score))))
+    return sent
 
 
 class KeyPointCovered(AnswerModel):
@@ -234,6 +274,14 @@ class QuestionsPrompt(WireModel):
     question_mix: QuestionMix
 
 
+class PromptGradedExample(WireModel):
+    """A reviewed answer to the same question, as an evaluation prompt quotes it."""
+
+    answer: str
+    score: float = Field(ge=0, le=10, allow_inf_nan=False)
+    note: str
+
+
 class EvaluationPrompt(WireModel):
     """The data of an evaluation prompt."""
 
@@ -247,6 +295,8 @@ class EvaluationPrompt(WireModel):
     key_points: list[str]
     response: str
     follow_up: bool
+    # Absent (older prompts): none.
+    graded_examples: list[PromptGradedExample] = []
 
 
 # --- JSON Schemas ------------------------------------------------------------------------------

@@ -31,7 +31,10 @@ def fresh_channel_layer() -> Iterator[None]:
 async def server_runtime(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """What the ASGI server does for a process, per test loop: start the runtime (publish step,
     in-process worker) for async tests, and stop it, bounded, afterwards."""
-    if inspect.iscoroutinefunction(getattr(request.node, "function", None)):
+    uses_db = request.node.get_closest_marker("django_db") is not None or any(
+        name in request.fixturenames for name in ("db", "transactional_db")
+    )
+    if uses_db and inspect.iscoroutinefunction(getattr(request.node, "function", None)):
         await runtime.start()
     yield
     await runtime.stop(timeout=5)

@@ -35,7 +35,7 @@ async def run_interview(
     while True:
         async with websockets.connect(url + (f"?last_seq={last_seq}" if last_seq is not None else "")) as ws:
             while True:
-                frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 120))
                 question = None
                 if frame["type"] == "session.state":
                     if last_seq is None:
