@@ -318,7 +318,9 @@ def webhook_deliver_due(
                 break
             for webhook in batch:
                 outcome = send(http, webhook)
-                delivery = webhook_record(delivery_id=webhook.delivery_id, attempt=webhook.attempt, outcome=outcome)
+                delivery = webhook_record(
+                    delivery_id=webhook.delivery_id, attempt=webhook.attempt, outcome=outcome, now=now
+                )
                 tally(run, delivery, outcome)
     finally:
         if own:
