@@ -31,9 +31,11 @@ def interview(
     group: str | None = None,
     minutes: float | None = None,
     leave_last_pending: bool = False,
+    answered: int | None = None,
 ) -> AIInterviewSession:
     """A session whose answers got `scores` from the grader (all answered: completed). A
-    None score is insufficient evidence; `leave_last_pending` leaves the last answer ungraded."""
+    None score is insufficient evidence; `leave_last_pending` leaves the last answer ungraded;
+    `answered` stops after that many answers (the session stays in progress)."""
     invitation = services.invitation_create(
         candidate_name=name, candidate_email=email, job_title=job_title, question_count=len(scores)
     )
@@ -56,7 +58,7 @@ def interview(
     ]
     services.questions_store(session_id=session.pk, questions=generated, provenance={"provider": "test"})
     services.session_start(session_id=session.pk)
-    for i, score in enumerate(scores):
+    for i, score in enumerate(scores[:answered]):
         question = AIInterviewQuestion.objects.get(session=session, order=i)
         text = answers[i] if answers else f"An index is a sorted structure, answer {i}."
         receipt = services.answer_submit(session_id=session.pk, client_id=f"c{i}", question_id=question.pk, text=text)

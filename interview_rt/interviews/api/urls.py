@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import public, reviews, staff
+from . import insights, public, reviews, staff
 
 urlpatterns = [
     path("interviews/access/<str:token>/", public.access_view, name="interview-access"),
@@ -28,4 +28,8 @@ urlpatterns = [
         name="calibration-activate",
     ),
     path("ai-interview/calibrations/regrade/", reviews.RegradeView.as_view(), name="calibration-regrade"),
+    # Analytics and exports (docs/analytics.md).
+    path("ai-interview/analytics/", insights.AnalyticsView.as_view(), name="analytics"),
+    path("ai-interview/exports/sessions.csv", insights.SessionsCSVView.as_view(), name="export-sessions"),
+    path("ai-interview/exports/answers.csv", insights.AnswersCSVView.as_view(), name="export-answers"),
 ]
