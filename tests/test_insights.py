@@ -163,5 +163,7 @@ def test_openapi_covers_the_new_endpoints() -> None:
         "/api/ai-interview/analytics/",
         "/api/ai-interview/exports/sessions.csv",
         "/api/ai-interview/exports/answers.csv",
+        "/api/ai-interview/erasures/",
+        "/api/interviews/access/{token}/demographics/",
     ):
         assert path in paths, path

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import insights, public, reviews, staff
+from . import insights, privacy, public, reviews, staff
 
 urlpatterns = [
     path("interviews/access/<str:token>/", public.access_view, name="interview-access"),
@@ -28,8 +28,10 @@ urlpatterns = [
         name="calibration-activate",
     ),
     path("ai-interview/calibrations/regrade/", reviews.RegradeView.as_view(), name="calibration-regrade"),
-    # Analytics and exports (docs/analytics.md).
+    # Analytics and exports (docs/analytics.md), privacy (docs/privacy.md).
     path("ai-interview/analytics/", insights.AnalyticsView.as_view(), name="analytics"),
     path("ai-interview/exports/sessions.csv", insights.SessionsCSVView.as_view(), name="export-sessions"),
     path("ai-interview/exports/answers.csv", insights.AnswersCSVView.as_view(), name="export-answers"),
+    path("ai-interview/erasures/", privacy.ErasureView.as_view(), name="erasures"),
+    path("interviews/access/<str:token>/demographics/", privacy.demographics_view, name="interview-demographics"),
 ]
