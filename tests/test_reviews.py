@@ -4,9 +4,11 @@ with history kept."""
 from __future__ import annotations
 
 import json
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from ai_service.types import Evaluation
@@ -266,3 +268,22 @@ def test_calibration_endpoints(settings: Any) -> None:
     assert on["calibration"]["active"] and on["regrade"] is None
     assert post(client, REGRADE, {}, 200)["answers_changed"] == 3
     assert [a.calibration_version for a in answers_of(session)] == [1, 1, 1]
+
+
+def test_calibrate_command(settings: Any) -> None:
+    settings.CALIBRATION_MIN_PAIRS = 3
+    reviewed_pairs([(2, 4), (4, 6), (6, 8)])
+    out = StringIO()
+    call_command("calibrate", "--regrade", "--no-progress", stdout=out)
+    assert "calibration v1 (active), 3 pairs" in out.getvalue()
+    assert "3 answer scores and 1 results changed" in out.getvalue()
+    out = StringIO()
+    call_command("calibrate", "--fit", "interview_rt.interviews.analytics.isotonic_fit", "--no-activate", stdout=out)
+    assert "calibration v2 (inactive)" in out.getvalue() and "re-graded" not in out.getvalue()
+    out = StringIO()
+    call_command("calibrate", "--regrade-only", "--no-progress", stdout=out)
+    assert "0 answer scores" in out.getvalue()
+    with pytest.raises(CommandError, match="not_enough_reviews"):
+        call_command("calibrate", "--min-pairs", "50")
+    with pytest.raises(CommandError, match="--fit"):
+        call_command("calibrate", "--fit", "no.such.fit")
