@@ -287,3 +287,16 @@ def test_calibrate_command(settings: Any) -> None:
         call_command("calibrate", "--min-pairs", "50")
     with pytest.raises(CommandError, match="--fit"):
         call_command("calibrate", "--fit", "no.such.fit")
+
+
+def plus_one(ai: Any, human: Any) -> Any:
+    return lambda score: score + 1.0
+
+
+def test_the_default_fit_is_a_setting(settings: Any) -> None:
+    settings.CALIBRATION_FIT = "tests.test_reviews.plus_one"
+    user, _ = reviewed_pairs([(2, 4), (4, 6), (6, 8)])
+    calibration = reviews.calibration_refit(actor=user, min_pairs=3)
+    assert calibration.fit_name == "tests.test_reviews.plus_one"
+    new = answers_of(interview([5.0], email="new@example.com"))[0]
+    assert (new.raw_score, new.score) == (5.0, 6.0)

@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.utils.module_loading import import_string
 
 from . import analytics, audit, rows, selectors, webhooks
 from .constants import MAX_REVIEW_NOTE_CHARS, AuditAction, EvaluationStatus
@@ -126,8 +127,10 @@ def calibration_refit(
     activate: bool = True,
     min_pairs: int | None = None,
 ) -> Calibration:
-    """Fit the team's leniency on every current review and store it as the next version."""
-    fit = fit or analytics.isotonic_fit
+    """Fit the team's leniency on every current review and store it as the next version. `fit`
+    defaults to CALIBRATION_FIT (analytics.isotonic_fit until ai_service.grading has its own)."""
+    if fit is None:
+        fit, fit_name = import_string(settings.CALIBRATION_FIT), fit_name or settings.CALIBRATION_FIT
     name = fit_name or f"{getattr(fit, '__module__', '')}.{getattr(fit, '__qualname__', repr(fit))}".strip(".")
     ai, human = selectors.calibration_pairs()
     needed = settings.CALIBRATION_MIN_PAIRS if min_pairs is None else min_pairs
