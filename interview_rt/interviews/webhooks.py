@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -63,11 +63,12 @@ def report_path(session_id: object) -> str:
 def completed_event(
     session: AIInterviewSession, result: AIInterviewResult, answers: Sequence[AIInterviewResponse]
 ) -> dict[str, Any]:
-    """webhook_enqueue's arguments for `interview.completed`; `answers` need `r.question`."""
+    """webhook_enqueue's arguments for `interview.completed`; `answers` need `r.question`. The
+    data is built only if an endpoint wants it (a completion without webhooks costs one query)."""
     return {
         "event": WebhookEvent.INTERVIEW_COMPLETED,
         "candidate_id": session.invitation.candidate_id,
-        "data": {
+        "data": lambda: {
             "session_id": str(session.pk),
             "candidate": _candidate(session),
             "job": _job(session),
@@ -135,15 +136,21 @@ def result_reviewed_event(result: AIInterviewResult) -> dict[str, Any]:
 
 
 def webhook_enqueue(
-    *, event: str, data: dict[str, Any], candidate_id: int | None = None, now: datetime | None = None
+    *,
+    event: str,
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
+    candidate_id: int | None = None,
+    now: datetime | None = None,
 ) -> list[WebhookDelivery]:
-    """One pending delivery of `event` per active endpoint subscribed to it (none: nothing)."""
+    """One pending delivery of `event` per active endpoint subscribed to it (none: nothing).
+    `data` may be a function, called only when some endpoint wants the event."""
     now = now or timezone.now()
     endpoints = [e for e in WebhookEndpoint.objects.filter(active=True) if not e.events or event in e.events]
     if not endpoints:
         return []
     event_id = uuid.uuid4()
-    payload = {"id": str(event_id), "type": str(event), "created_at": now.isoformat(), "data": data}
+    body = data() if callable(data) else data
+    payload = {"id": str(event_id), "type": str(event), "created_at": now.isoformat(), "data": body}
     return WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(
