@@ -300,3 +300,18 @@ def test_the_default_fit_is_a_setting(settings: Any) -> None:
     assert calibration.fit_name == "tests.test_reviews.plus_one"
     new = answers_of(interview([5.0], email="new@example.com"))[0]
     assert (new.raw_score, new.score) == (5.0, 6.0)
+
+
+@pytest.mark.parametrize(
+    "model", ["answerreview", "calibration", "scorerevision", "auditevent", "erasedsession", "webhookendpoint"]
+)
+def test_admin_lists_the_trust_models(model: str, settings: Any) -> None:
+    settings.CALIBRATION_MIN_PAIRS = 1
+    user, _ = reviewed_pairs([(2, 4)])
+    reviews.calibration_refit(actor=user)
+    reviews.answers_regrade(actor=user)
+    client, _ = staff_client("admin")
+    assert client.get(f"/admin/interviews/{model}/").status_code == 200
+    # History and logs are read-only.
+    if model != "webhookendpoint":
+        assert client.get(f"/admin/interviews/{model}/add/").status_code == 403
