@@ -219,3 +219,11 @@ def test_tabulate_turns_any_callable_into_a_monotone_table() -> None:
     assert all(b >= a for a, b in zip(mapping["y"], mapping["y"][1:], strict=False))
     assert an.apply_mapping(mapping, 2.0) == pytest.approx(3.2)
     assert an.apply_mapping(mapping, 9.5) == 10
+
+
+def test_apply_mapping_reads_leniency_knots_like_leniency_apply() -> None:
+    # ai_service.types.Leniency.to_json(): piecewise linear through knots, flat beyond the ends.
+    leniency = {"version": "len-abc", "grader_version": "g", "pairs": 3, "knots": [[2, 3], [8, 9.5]]}
+    assert an.apply_mapping(leniency, 5) == pytest.approx(6.25)
+    assert an.apply_mapping(leniency, 0) == 3 and an.apply_mapping(leniency, 10) == 9.5
+    assert an.apply_mapping(leniency, 12) == 9.5  # clamped to 0-10 first

@@ -4,6 +4,8 @@ with history kept."""
 from __future__ import annotations
 
 import json
+import sys
+import types
 from io import StringIO
 from typing import Any
 
@@ -11,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from ai_service.types import Evaluation
+from ai_service.types import Evaluation, Provenance
 from interview_rt.interviews import reviews, selectors, services
 from interview_rt.interviews.models import (
     AIInterviewResult,
@@ -315,3 +317,54 @@ def test_admin_lists_the_trust_models(model: str, settings: Any) -> None:
     # History and logs are read-only.
     if model != "webhookendpoint":
         assert client.get(f"/admin/interviews/{model}/add/").status_code == 403
+
+
+def test_ai_service_leniency_fit_is_wired_by_dotted_path(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Stands in for ai_service.grading.leniency (the grading engineer's fit_leniency(pairs) -> Leniency).
+    seen: list[Any] = []
+
+    class Leniency:
+        def to_json(self) -> dict[str, Any]:
+            return {"version": "len-123", "grader_version": "g1", "pairs": 3, "knots": [[0, 2], [10, 10]]}
+
+    def fit_leniency(pairs: Any) -> Leniency:
+        seen.append(pairs)
+        return Leniency()
+
+    monkeypatch.setitem(sys.modules, "ai_service.grading.leniency", types.SimpleNamespace(fit_leniency=fit_leniency))
+    settings.CALIBRATION_FIT = "interview_rt.interviews.reviews.grading_leniency_fit"
+    user, _ = reviewed_pairs([(2, 4), (4, 6), (6, 8)])
+    calibration = reviews.calibration_refit(actor=user, min_pairs=3)
+    assert seen == [[(2, 4), (4, 6), (6, 8)]]
+    assert calibration.mapping["knots"] == [[0, 2], [10, 10]]
+    assert calibration.summary["leniency_version"] == "len-123"
+    new = answers_of(interview([5.0], email="new@example.com"))[0]
+    assert (new.raw_score, new.score, new.calibration_version) == (5.0, 6.0, calibration.version)
+
+
+def test_a_provider_that_applies_the_calibration_itself(settings: Any) -> None:
+    settings.CALIBRATION_MIN_PAIRS = 3
+    user, _ = reviewed_pairs([(2, 4), (4, 6), (6, 8)])
+    calibration = reviews.calibration_refit(actor=user)
+    session = interview([6.1], email="p@example.com", leave_last_pending=True)
+    response = answers_of(session)[0]
+    job = services.evaluation_claim(response_id=response.pk)
+    assert job is not None and job.calibration is not None and job.calibration.version == calibration.version
+    # The worker gave the provider the calibration (and examples); it reports its zero-shot score.
+    services.evaluation_store(
+        response_id=response.pk,
+        evaluation=Evaluation(
+            score=6.1,
+            feedback="ok",
+            provenance=Provenance(provider="p", details={"calibration": {"zero_shot_score": 4.2}}),
+        ),
+        calibration_applied=job.calibration.version,
+    )
+    response.refresh_from_db()
+    assert (response.score, response.raw_score, response.calibration_version) == (6.1, 4.2, calibration.version)
+    assert response.evaluation_details["calibrated_by"] == "provider"
+    # Re-applying the mapping would drop what the provider did with the examples: left alone.
+    report = reviews.answers_regrade()
+    assert report.answers_skipped == 1
+    response.refresh_from_db()
+    assert response.score == 6.1 and not ScoreRevision.objects.filter(response=response).exists()

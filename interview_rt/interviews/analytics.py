@@ -426,9 +426,19 @@ def tabulate(fn: Callable[[float], float], *, step: float = 0.1) -> dict[str, An
 
 
 def apply_mapping(mapping: Mapping[str, Any], score: float) -> float:
-    """A stored mapping applied to a raw score. Between the table's points it interpolates;
-    beyond its ends it continues with slope 1 from the end points (a calibration fitted on
-    scores 3-7 still orders a 9 above an 8), clipped to 0-10."""
+    """A stored mapping applied to a raw score, clipped to 0-10. Two forms:
+
+    - this module's table (`kind: piecewise_linear`, `x`, `y`): interpolated between its points,
+      continued with slope 1 beyond its ends (a calibration fitted on scores 3-7 still orders a 9
+      above an 8);
+    - `ai_service.grading`'s leniency JSON (`knots: [[x, y], ...]`, `Leniency.to_json()`):
+      interpolated, flat beyond the end knots, exactly as `Leniency.apply`.
+    """
+    if "knots" in mapping:
+        knots = [(float(x), float(y)) for x, y in mapping["knots"]]
+        x = min(SCORE_MAX, max(SCORE_MIN, float(score)))
+        value = float(np.interp(x, [k[0] for k in knots], [k[1] for k in knots]))
+        return round(min(SCORE_MAX, max(SCORE_MIN, value)), 2)
     if mapping.get("kind") != PIECEWISE:
         raise ValueError(f"unknown mapping kind {mapping.get('kind')!r}")
     xs, ys = mapping["x"], mapping["y"]

@@ -35,8 +35,9 @@ from .models import (
 from .rows import Id, parse_uuid
 
 # A fit takes (raw AI scores, human scores) and returns a stored mapping (analytics.PIECEWISE
-# table) or a monotone function of a raw score, which is tabulated.
-Fit = Callable[[Sequence[float], Sequence[float]], Mapping[str, Any] | Callable[[float], float]]
+# table, or leniency JSON with `knots`), an object with `to_json()` giving one (ai_service's
+# `Leniency`), or a monotone function of a raw score, which is tabulated.
+Fit = Callable[[Sequence[float], Sequence[float]], Any]
 
 # --- review ---------------------------------------------------------------------------------------
 
@@ -92,8 +93,24 @@ def answer_review(*, response_id: Id, reviewer: Any, score: object, note: object
 # --- calibration ----------------------------------------------------------------------------------
 
 
-def _mapping_of(fitted: Mapping[str, Any] | Callable[[float], float]) -> dict[str, Any]:
-    mapping = dict(fitted) if isinstance(fitted, Mapping) else analytics.tabulate(fitted)
+def grading_leniency_fit(ai: Sequence[float], human: Sequence[float]) -> Any:
+    """`ai_service.grading`'s leniency fit as a CALIBRATION_FIT
+    (`interview_rt.interviews.reviews.grading_leniency_fit`): it takes (zero-shot score, reviewer
+    score) pairs and returns a `Leniency`, stored as its JSON."""
+    from ai_service.grading.leniency import fit_leniency  # lands with the grading engineer's work
+
+    return fit_leniency(list(zip(ai, human, strict=True)))
+
+
+def _mapping_of(fitted: Any) -> dict[str, Any]:
+    if hasattr(fitted, "to_json"):
+        fitted = fitted.to_json()
+    if isinstance(fitted, Mapping):
+        mapping = dict(fitted)
+    elif callable(fitted):
+        mapping = analytics.tabulate(fitted)
+    else:
+        raise ValueError(f"the fit returned {type(fitted).__name__}, not a mapping or a function")
     try:
         probes = [analytics.apply_mapping(mapping, v) for v in (0.0, 2.5, 5.0, 7.5, 10.0)]
     except (KeyError, TypeError, ValueError) as exc:
@@ -116,6 +133,8 @@ def _fit_summary(ai: Sequence[float], human: Sequence[float], mapping: Mapping[s
         "rmse_before": r(analytics.rmse(ai, human)),
         "rmse_after": r(analytics.rmse(mapped, human)),
         "raw_score_range": [min(ai), max(ai)],
+        # ai_service's Leniency carries its own content version; kept for provenance.
+        **({"leniency_version": mapping["version"]} if "version" in mapping else {}),
     }
 
 
@@ -201,6 +220,8 @@ class RegradeItem:
     raw_score: float
     score: float | None
     calibration_version: int | None
+    # "project", "provider" or "" (rows.CALIBRATED_*): who applied the calibration.
+    calibrated_by: str = ""
 
 
 @dataclass(frozen=True)
@@ -211,6 +232,8 @@ class Rescored:
     raw_score: float
     calibration_version: int | None = None
     graded_example_ids: tuple[int, ...] | None = None  # None: keep the answer's current ones
+    # Who applied `calibration_version` (rows.CALIBRATED_*); None: this project, if any.
+    calibrated_by: str | None = None
 
 
 Rescore = Callable[[RegradeItem], Rescored | None]
@@ -218,9 +241,12 @@ Rescore = Callable[[RegradeItem], Rescored | None]
 
 def through_calibration(calibration: Calibration | None) -> Rescore:
     """The re-scorer for a calibration change: the stored raw score through the new mapping
-    (no model call; without a calibration, the raw score itself)."""
+    (no model call; without a calibration, the raw score itself). Answers a provider calibrated
+    (with graded examples too) are skipped: re-grading those takes the provider (`rescore=`)."""
 
-    def rescore(item: RegradeItem) -> Rescored:
+    def rescore(item: RegradeItem) -> Rescored | None:
+        if item.calibrated_by == rows.CALIBRATED_BY_PROVIDER:
+            return None
         score, version = rows.calibrated(item.raw_score, calibration)
         return Rescored(
             score=score if score is not None else item.raw_score, raw_score=item.raw_score, calibration_version=version
@@ -234,6 +260,7 @@ class RegradeReport:
     sessions: int = 0
     answers_seen: int = 0
     answers_changed: int = 0
+    answers_skipped: int = 0
     results_changed: int = 0
     calibration_version: int | None = None
 
@@ -246,6 +273,7 @@ def _answer_provenance(r: AIInterviewResponse) -> dict[str, Any]:
         "rubric_version": r.rubric_version,
         "fallback_used": r.fallback_used,
         "calibration_version": r.calibration_version,
+        "calibrated_by": (r.evaluation_details or {}).get("calibrated_by", ""),
         "graded_examples": r.graded_examples,
         "evaluated_at": r.evaluated_at.isoformat() if r.evaluated_at else None,
     }
@@ -273,9 +301,11 @@ def _regrade_session(session_id: Any, rescore: Rescore, reason: str, report: Reg
                     raw_score=r.raw_score,
                     score=r.score,
                     calibration_version=r.calibration_version,
+                    calibrated_by=str((r.evaluation_details or {}).get("calibrated_by", "")),
                 )
             )
             if new is None:
+                report.answers_skipped += 1
                 continue
             examples = list(new.graded_example_ids) if new.graded_example_ids is not None else r.graded_examples
             if (new.score, new.raw_score, new.calibration_version, examples) == (
@@ -298,7 +328,12 @@ def _regrade_session(session_id: Any, rescore: Rescore, reason: str, report: Reg
             r.raw_score = new.raw_score
             r.calibration_version = new.calibration_version
             r.graded_examples = examples
-            r.save(update_fields=["score", "raw_score", "calibration_version", "graded_examples"])
+            details = {k: v for k, v in (r.evaluation_details or {}).items() if k != "calibrated_by"}
+            by = new.calibrated_by if new.calibrated_by is not None else rows.CALIBRATED_HERE
+            if new.calibration_version is not None:
+                details["calibrated_by"] = by
+            r.evaluation_details = details
+            r.save(update_fields=["score", "raw_score", "calibration_version", "graded_examples", "evaluation_details"])
             report.answers_changed += 1
             changed = True
         result = AIInterviewResult.objects.filter(session=session).first()

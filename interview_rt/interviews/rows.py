@@ -107,18 +107,30 @@ def store_evaluation(
     now: datetime,
     *,
     calibration: Calibration | None = None,
+    provider_calibration_version: int | None = None,
     graded_example_ids: Sequence[int] = (),
 ) -> None:
-    """Copy a provider's evaluation (or a final failure, when None) onto the answer row; the
-    active team calibration, if any, maps the grader's raw score to the score shown."""
+    """Copy a provider's evaluation (or a final failure, when None) onto the answer row.
+
+    The team calibration is applied in one of two places. By default here: `calibration` (the
+    active one) maps the provider's score, kept as `raw_score`. Or by the provider, when the worker
+    gave it calibration version `provider_calibration_version`: the score is stored as returned,
+    and `raw_score` is the zero-shot score the provider reports (`details.calibration`)."""
     if evaluation is not None:
         score = evaluation.score
         if score is not None:
             score = round(min(10.0, max(0.0, float(score))), 2)
         p = evaluation.provenance
         response.evaluation_status = EvaluationStatus.DONE
-        response.raw_score = score
-        response.score, response.calibration_version = calibrated(score, calibration)
+        if provider_calibration_version is not None:
+            zero_shot = _zero_shot(p.details)
+            response.raw_score = zero_shot if zero_shot is not None and score is not None else score
+            response.score, response.calibration_version = score, provider_calibration_version
+            calibrated_by = CALIBRATED_BY_PROVIDER
+        else:
+            response.raw_score = score
+            response.score, response.calibration_version = calibrated(score, calibration)
+            calibrated_by = CALIBRATED_HERE if response.calibration_version is not None else ""
         response.graded_examples = list(graded_example_ids)
         response.insufficient_evidence = evaluation.insufficient_evidence or score is None
         response.feedback = evaluation.feedback
@@ -136,7 +148,7 @@ def store_evaluation(
         response.evaluation_latency_ms = p.latency_ms
         response.fallback_used = p.fallback_used
         response.error_kind = p.error_kind
-        response.evaluation_details = dict(p.details)
+        response.evaluation_details = {**p.details, **({"calibrated_by": calibrated_by} if calibrated_by else {})}
     else:
         response.evaluation_status = EvaluationStatus.FAILED
         response.insufficient_evidence = True
@@ -144,6 +156,17 @@ def store_evaluation(
         response.error_kind = error_kind or "failed"
     response.evaluated_at = now
     response.save()
+
+
+# Where an answer's team calibration was applied (evaluation_details["calibrated_by"]): a
+# re-grade can re-apply the project's mapping to a raw score, but not a provider's.
+CALIBRATED_HERE = "project"
+CALIBRATED_BY_PROVIDER = "provider"
+
+
+def _zero_shot(details: Any) -> float | None:
+    value = details.get("calibration", {}).get("zero_shot_score") if isinstance(details, dict) else None
+    return round(min(10.0, max(0.0, float(value))), 2) if isinstance(value, int | float) else None
 
 
 def calibrated(raw_score: float | None, calibration: Calibration | None) -> tuple[float | None, int | None]:

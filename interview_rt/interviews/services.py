@@ -44,6 +44,7 @@ from .models import (
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
+    Calibration,
     Candidate,
     InterviewInvitation,
     Job,
@@ -427,6 +428,9 @@ class EvaluationJob:
     # Reviewed answers of the same question (selectors.graded_examples_for), for the grader;
     # the worker passes them on and hands their ids back to evaluation_store as provenance.
     graded_examples: tuple[selectors.GradedExample, ...] = ()
+    # The active team calibration (version, mapping JSON), for a provider that applies it
+    # itself; the worker then tells evaluation_store so (calibration_applied=version).
+    calibration: Calibration | None = None
 
     @property
     def last_attempt(self) -> bool:
@@ -456,6 +460,7 @@ def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
         competency=r.question.competency,
         attempts=r.attempts,
         graded_examples=tuple(selectors.graded_examples_for(r.question, exclude_response_id=r.id)),
+        calibration=selectors.active_calibration(),
     )
 
 
@@ -472,11 +477,13 @@ def evaluation_store(
     evaluation: Evaluation | None,
     error_kind: str = "",
     graded_example_ids: Sequence[int] = (),
+    calibration_applied: int | None = None,
 ) -> Emitted:
     """Store an evaluation (or a final failure when `evaluation` is None) exactly once, then push
     feedback / the next question / the result as the state machine decides. Nothing is emitted
-    when another worker stored it first. The active team calibration maps the raw score;
-    `graded_example_ids` (the reviews the grader was given) are kept as provenance."""
+    when another worker stored it first. `graded_example_ids` (the reviews the grader was given)
+    are kept as provenance. The team calibration: `calibration_applied=N` when the provider was
+    given version N and applied it; otherwise the active one is applied here (rows.store_evaluation)."""
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
@@ -497,7 +504,8 @@ def evaluation_store(
             evaluation,
             error_kind,
             now,
-            calibration=selectors.active_calibration(),
+            calibration=selectors.active_calibration() if calibration_applied is None else None,
+            provider_calibration_version=calibration_applied,
             graded_example_ids=graded_example_ids,
         )
         current = state_of(session)

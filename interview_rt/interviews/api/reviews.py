@@ -101,6 +101,7 @@ class RegradeOut(serializers.Serializer):
     sessions = serializers.IntegerField()
     answers_seen = serializers.IntegerField()
     answers_changed = serializers.IntegerField()
+    answers_skipped = serializers.IntegerField(help_text="calibrated by a provider: re-grade those with the provider")
     results_changed = serializers.IntegerField()
     calibration_version = serializers.IntegerField(allow_null=True)
 
