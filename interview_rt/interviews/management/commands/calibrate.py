@@ -66,4 +66,5 @@ class Command(BaseCommand):
         self.stdout.write(
             f"re-graded through calibration {report.calibration_version or 'none'}: {report.sessions} sessions, "
             f"{report.answers_changed} answer scores and {report.results_changed} results changed (history kept)"
+            + (f"; {report.answers_skipped} calibrated by a provider left for it" if report.answers_skipped else "")
         )
