@@ -5,7 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from interview_rt.interviews import pages
+from interview_rt.interviews import pages, staff_pages
 from interview_rt.interviews.api import public
 
 
@@ -32,4 +32,7 @@ urlpatterns = [
     path("healthz", public.health_view, name="health"),
     path("interview/<str:token>", pages.candidate_page, name="candidate-page"),
     path("interview/<str:token>/", pages.candidate_page),
+    # Staff pages (staff login), linkable from a dashboard.
+    path("staff/analytics/", staff_pages.analytics_page, name="staff-analytics"),
+    path("staff/sessions/<str:session_id>/report/", staff_pages.session_report_page, name="staff-session-report"),
 ]

@@ -1,14 +1,27 @@
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from . import webhooks
 from .models import (
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
+    AnswerReview,
+    AuditEvent,
+    Calibration,
     Candidate,
+    ErasedSession,
     InterviewInvitation,
     Job,
+    ScoreRevision,
     SessionFrame,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 
 
@@ -22,6 +35,8 @@ class JobAdmin(admin.ModelAdmin):
 class CandidateAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "created_at"]
     search_fields = ["name", "email"]
+    # Self-reported groups are only ever shown in aggregate (the adverse-impact table).
+    exclude = ["demographic_group", "demographic_consent_at"]
 
 
 @admin.register(InterviewInvitation)
@@ -65,3 +80,90 @@ class AIInterviewResultAdmin(admin.ModelAdmin):
 class SessionFrameAdmin(admin.ModelAdmin):
     list_display = ["session", "seq", "type", "created_at"]
     list_filter = ["type"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs and history: visible to staff, changed only by the services that write them."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AnswerReview)
+class AnswerReviewAdmin(ReadOnlyAdmin):
+    list_display = ["response", "score", "ai_score", "reviewer_name", "current", "created_at"]
+    list_filter = ["current", "reviewer_name"]
+
+
+@admin.register(Calibration)
+class CalibrationAdmin(ReadOnlyAdmin):
+    list_display = ["version", "active", "fit_name", "pair_count", "created_by", "created_at"]
+
+
+@admin.register(ScoreRevision)
+class ScoreRevisionAdmin(ReadOnlyAdmin):
+    list_display = ["session", "kind", "score", "raw_score", "recommendation", "reason", "replaced_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_name", "action", "target_type", "target_id"]
+    list_filter = ["action"]
+    search_fields = ["target_id", "actor_name"]
+
+
+@admin.register(ErasedSession)
+class ErasedSessionAdmin(ReadOnlyAdmin):
+    list_display = ["job_title", "month", "status", "overall_score", "erased_at"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "url", "events", "active", "created_at"]
+    list_filter = ["active"]
+
+
+class AttemptInline(admin.TabularInline):
+    model = WebhookAttempt
+    extra = 0
+    fields = ("number", "started_at", "status_code", "error", "duration_ms")
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The delivery log: every event, its status, and each attempt with the receiver's answer."""
+
+    list_display = ["created_at", "event", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at"]
+    list_filter = ["status", "event", "endpoint"]
+    search_fields = ["event_id"]
+    inlines = [AttemptInline]
+    actions = ["send_again_now", "cancel"]
+
+    @admin.action(description="Send again now (failed or pending)")
+    def send_again_now(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = webhooks.webhook_retry(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} deliveries queued to send now.", messages.SUCCESS)
+
+    @admin.action(description="Cancel (pending)")
+    def cancel(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        count = webhooks.webhook_cancel(delivery_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} deliveries cancelled.", messages.SUCCESS)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Actions need the change permission; the form itself stays read-only (readonly_fields).
+        return bool(request.user.is_staff)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [f.name for f in self.model._meta.fields]

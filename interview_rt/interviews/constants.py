@@ -44,6 +44,30 @@ class Recommendation(StrEnum):
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
 
 
+class AuditAction(StrEnum):
+    ANSWER_REVIEWED = "answer_reviewed"
+    RESULT_REVIEWED = "result_reviewed"
+    CALIBRATION_FITTED = "calibration_fitted"
+    CALIBRATION_ACTIVATED = "calibration_activated"
+    ANSWERS_REGRADED = "answers_regraded"
+    EXPORTED = "exported"
+    CANDIDATE_ERASED = "candidate_erased"
+    DATA_PURGED = "data_purged"
+
+
+class WebhookEvent(StrEnum):
+    INTERVIEW_COMPLETED = "interview.completed"
+    ANSWER_REVIEWED = "answer.reviewed"
+    RESULT_REVIEWED = "result.reviewed"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    DELIVERED = "delivered"
+    FAILED = "failed"  # gave up after the last attempt
+    CANCELLED = "cancelled"  # by staff, or because its candidate was erased
+
+
 RESPONSE_TYPES = ("text", "code", "audio_transcript")
 
 # Questions an invitation may plan, and the most a session may hold once follow-ups are inserted.
@@ -61,6 +85,8 @@ CLIENT_ID_PATTERN = r"[A-Za-z0-9_.:\-]{1,64}"
 # An evaluation that failed this many times is stored as failed so the interview can finish.
 MAX_EVALUATION_ATTEMPTS = 3
 MAX_FOLLOW_UP_CHARS = 2000
+MAX_REVIEW_NOTE_CHARS = 10_000
+MAX_DEMOGRAPHIC_GROUP_CHARS = 64
 
 
 def choices(values: type[StrEnum] | tuple[str, ...]) -> list[tuple[str, str]]:

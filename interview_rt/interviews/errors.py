@@ -26,6 +26,8 @@ class ErrorCode(StrEnum):
     INTERVIEW_COMPLETED = "interview_completed"
     INTERVIEW_INCOMPLETE = "interview_incomplete"
     QUESTIONS_NOT_READY = "questions_not_ready"
+    # Staff
+    NOT_ENOUGH_REVIEWS = "not_enough_reviews"
     # Server side
     NOT_FOUND = "not_found"
     BAD_REQUEST = "bad_request"
@@ -63,6 +65,10 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.INTERVIEW_COMPLETED: (409, "an answer after the interview completed"),
     ErrorCode.INTERVIEW_INCOMPLETE: (409, "REST `complete` while questions are unanswered"),
     ErrorCode.QUESTIONS_NOT_READY: (409, "the questions are still being prepared"),
+    ErrorCode.NOT_ENOUGH_REVIEWS: (
+        409,
+        "staff: a calibration refit with fewer reviewed answers than `CALIBRATION_MIN_PAIRS`",
+    ),
     ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation or result"),
     ErrorCode.BAD_REQUEST: (400, "the request could not be read at all"),
     ErrorCode.NOT_AUTHENTICATED: (401, "staff endpoints without valid credentials"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from django.conf import settings
@@ -12,7 +13,10 @@ from .constants import (
     DEFAULT_TIME_LIMIT_SECONDS,
     DIFFICULTIES,
     INTERVIEW_TYPES,
+    MAX_DEMOGRAPHIC_GROUP_CHARS,
     MAX_PLANNED_QUESTIONS,
+    AuditAction,
+    DeliveryStatus,
     EvaluationStatus,
     FeedbackMode,
     Recommendation,
@@ -38,6 +42,10 @@ class Candidate(models.Model):
     name = models.CharField(max_length=200)
     email = models.EmailField()
     created_at = models.DateTimeField(auto_now_add=True)
+    # Optional, self-reported by the candidate with consent (None: not reported); only ever shown in aggregate
+    # (the adverse-impact table), never in results, exports or webhooks.
+    demographic_group = models.CharField(max_length=MAX_DEMOGRAPHIC_GROUP_CHARS, null=True, blank=True)  # noqa: DJ001
+    demographic_consent_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} <{self.email}>"
@@ -141,7 +149,12 @@ class AIInterviewResponse(models.Model):
     evaluation_status = models.CharField(
         max_length=10, choices=choices(EvaluationStatus), default=EvaluationStatus.PENDING
     )
+    # The AI score as shown: the grader's `raw_score` through the team calibration, if one is active.
     score = models.FloatField(null=True, blank=True)
+    raw_score = models.FloatField(null=True, blank=True)
+    calibration_version = models.PositiveIntegerField(null=True, blank=True)
+    # Ids of the reviews the grader was given as graded examples.
+    graded_examples = models.JSONField(default=list, blank=True)
     insufficient_evidence = models.BooleanField(default=False)
     feedback = models.TextField(blank=True)
     strengths = models.JSONField(default=list, blank=True)
@@ -213,3 +226,198 @@ class SessionFrame(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.seq} {self.type}"
+
+
+# --- human review, calibration, score history ----------------------------------------------------
+
+
+class AnswerReview(models.Model):
+    """A reviewer's score of one answer. Reviews are never edited: a new review of the same answer
+    supersedes the current one (`current`), so the history stays. The AI score beside it is what
+    the reviewer saw, copied, and the answer's own AI score is never overwritten by a review."""
+
+    response = models.ForeignKey(AIInterviewResponse, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    # Kept if the user account is deleted later.
+    reviewer_name = models.CharField(max_length=150, blank=True)
+    score = models.FloatField()
+    note = models.TextField(blank=True)
+    ai_score = models.FloatField(null=True, blank=True)
+    ai_raw_score = models.FloatField(null=True, blank=True)
+    calibration_version = models.PositiveIntegerField(null=True, blank=True)
+    # The answered question's normalised text hash: reviews of "the same question" asked in other
+    # sessions are found by it (rows.question_key), without an index on question text.
+    question_key = models.CharField(max_length=64)
+    current = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__gte=0, score__lte=10), name="review_score_range"),
+            models.UniqueConstraint(
+                fields=["response"], condition=models.Q(current=True), name="one_current_review_per_answer"
+            ),
+        ]
+        indexes = [models.Index(fields=["question_key", "current"])]
+
+    def __str__(self) -> str:
+        return f"review {self.pk} of {self.response_id}: {self.score}"
+
+
+class Calibration(models.Model):
+    """A team-leniency mapping of raw AI scores onto the reviewers' scale, fitted on reviews.
+    `mapping` is a piecewise-linear table (analytics.apply_mapping); at most one is active."""
+
+    version = models.PositiveIntegerField(unique=True)
+    mapping = models.JSONField()
+    fit_name = models.CharField(max_length=100)
+    pair_count = models.PositiveIntegerField()
+    summary = models.JSONField(default=dict, blank=True)
+    active = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["active"], condition=models.Q(active=True), name="one_active_calibration")
+        ]
+
+    def __str__(self) -> str:
+        return f"calibration v{self.version}{' (active)' if self.active else ''}"
+
+
+class ScoreRevision(models.Model):
+    """A score as it was before a re-grade replaced it, with what produced it: answer scores and
+    session results are changed in place, and their history is kept here."""
+
+    ANSWER, RESULT = "answer", "result"
+
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="score_revisions")
+    response = models.ForeignKey(
+        AIInterviewResponse, null=True, blank=True, on_delete=models.CASCADE, related_name="score_revisions"
+    )
+    kind = models.CharField(max_length=10, choices=[(ANSWER, ANSWER), (RESULT, RESULT)])
+    score = models.FloatField(null=True, blank=True)
+    raw_score = models.FloatField(null=True, blank=True)
+    recommendation = models.CharField(max_length=30, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    reason = models.CharField(max_length=200)
+    replaced_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-replaced_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} score {self.score} replaced {self.replaced_at:%Y-%m-%d}"
+
+
+# --- audit, webhooks, anonymised aggregates --------------------------------------------------------
+
+
+class AuditEvent(models.Model):
+    """Who reviewed, exported, erased or re-graded what. Holds ids and counts, never personal
+    data, so it survives the erasure of the people it mentions."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, choices=choices(AuditAction))
+    target_type = models.CharField(max_length=40, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["action", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name or 'system'} {self.action} {self.target_id}"
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class WebhookEndpoint(models.Model):
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=128, default=new_webhook_secret, help_text="shared HMAC-SHA256 key")
+    # Event types this endpoint receives; empty means all.
+    events = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} -> {self.url}"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the queue (status + next_attempt_at) and its log. Kept in the
+    database so a restart loses nothing."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # The same for every endpoint that receives the event; receivers deduplicate on it.
+    event_id = models.UUIDField(default=uuid.uuid4)
+    event = models.CharField(max_length=50)
+    payload = models.JSONField()
+    # Whose data the payload holds, so an erasure can redact it.
+    candidate = models.ForeignKey(
+        Candidate, null=True, blank=True, on_delete=models.SET_NULL, related_name="webhook_deliveries"
+    )
+    status = models.CharField(max_length=10, choices=choices(DeliveryStatus), default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    # Lease of the sender working on it; a lapsed lease is retaken (crashed sender).
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "webhook deliveries"
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.event_id} -> {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    started_at = models.DateTimeField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    duration_ms = models.FloatField(default=0)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number}: {self.status_code or self.error}"
+
+
+class ErasedSession(models.Model):
+    """What an erased or purged session leaves for aggregate figures: anonymised facts with no
+    identifiers and the month only, so analytics keep counting it and nobody can be traced."""
+
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    job_title = models.CharField(max_length=200)
+    month = models.DateField()
+    status = models.CharField(max_length=20, choices=choices(Status))
+    started = models.BooleanField(default=False)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    overall_score = models.FloatField(null=True, blank=True)
+    recommendation = models.CharField(max_length=30, blank=True)
+    final_decision = models.CharField(max_length=30, blank=True)
+    demographic_group = models.CharField(max_length=MAX_DEMOGRAPHIC_GROUP_CHARS, null=True, blank=True)  # noqa: DJ001
+    # [{"competency", "ai_score", "human_score", "reviewer"}]
+    answers = models.JSONField(default=list, blank=True)
+    erased_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"erased session ({self.job_title}, {self.month:%Y-%m})"

@@ -6,16 +6,18 @@ a result; so services and selectors never import each other.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from ai_service.types import Evaluation
 
-from . import state
+from . import analytics, scoring, state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
-from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession
+from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, Calibration
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
 Id = uuid.UUID | str
@@ -99,16 +101,37 @@ def save(session: AIInterviewSession) -> None:
 
 
 def store_evaluation(
-    response: AIInterviewResponse, evaluation: Evaluation | None, error_kind: str, now: datetime
+    response: AIInterviewResponse,
+    evaluation: Evaluation | None,
+    error_kind: str,
+    now: datetime,
+    *,
+    calibration: Calibration | None = None,
+    provider_calibration_version: int | None = None,
+    graded_example_ids: Sequence[int] = (),
 ) -> None:
-    """Copy a provider's evaluation (or a final failure, when None) onto the answer row."""
+    """Copy a provider's evaluation (or a final failure, when None) onto the answer row.
+
+    The team calibration is applied in one of two places. By default here: `calibration` (the
+    active one) maps the provider's score, kept as `raw_score`. Or by the provider, when the worker
+    gave it calibration version `provider_calibration_version`: the score is stored as returned,
+    and `raw_score` is the zero-shot score the provider reports (`details.calibration`)."""
     if evaluation is not None:
         score = evaluation.score
         if score is not None:
             score = round(min(10.0, max(0.0, float(score))), 2)
         p = evaluation.provenance
         response.evaluation_status = EvaluationStatus.DONE
-        response.score = score
+        if provider_calibration_version is not None:
+            zero_shot = _zero_shot(p.details)
+            response.raw_score = zero_shot if zero_shot is not None and score is not None else score
+            response.score, response.calibration_version = score, provider_calibration_version
+            calibrated_by = CALIBRATED_BY_PROVIDER
+        else:
+            response.raw_score = score
+            response.score, response.calibration_version = calibrated(score, calibration)
+            calibrated_by = CALIBRATED_HERE if response.calibration_version is not None else ""
+        response.graded_examples = list(graded_example_ids)
         response.insufficient_evidence = evaluation.insufficient_evidence or score is None
         response.feedback = evaluation.feedback
         response.strengths = list(evaluation.strengths)
@@ -125,7 +148,7 @@ def store_evaluation(
         response.evaluation_latency_ms = p.latency_ms
         response.fallback_used = p.fallback_used
         response.error_kind = p.error_kind
-        response.evaluation_details = dict(p.details)
+        response.evaluation_details = {**p.details, **({"calibrated_by": calibrated_by} if calibrated_by else {})}
     else:
         response.evaluation_status = EvaluationStatus.FAILED
         response.insufficient_evidence = True
@@ -133,6 +156,57 @@ def store_evaluation(
         response.error_kind = error_kind or "failed"
     response.evaluated_at = now
     response.save()
+
+
+# Where an answer's team calibration was applied (evaluation_details["calibrated_by"]): a
+# re-grade can re-apply the project's mapping to a raw score, but not a provider's.
+CALIBRATED_HERE = "project"
+CALIBRATED_BY_PROVIDER = "provider"
+
+
+def _zero_shot(details: Any) -> float | None:
+    value = details.get("calibration", {}).get("zero_shot_score") if isinstance(details, dict) else None
+    return round(min(10.0, max(0.0, float(value))), 2) if isinstance(value, int | float) else None
+
+
+def calibrated(raw_score: float | None, calibration: Calibration | None) -> tuple[float | None, int | None]:
+    """(score shown, calibration version) of a raw AI score."""
+    if raw_score is None or calibration is None:
+        return raw_score, None
+    return analytics.apply_mapping(calibration.mapping, raw_score), calibration.version
+
+
+def question_key(text: str) -> str:
+    """The same question asked in different sessions (each session has its own question rows):
+    its text, whitespace-normalised and case-folded, hashed."""
+    return hashlib.sha256(" ".join(text.split()).casefold().encode()).hexdigest()
+
+
+def summarize(answers: Sequence[AIInterviewResponse]) -> scoring.ResultSummary:
+    """A session's result from its answers (needs `r.question`)."""
+    return scoring.summarize(
+        [
+            scoring.ScoredAnswer(
+                competency=r.question.competency,
+                score=None if r.insufficient_evidence else r.score,
+                strengths=tuple(r.strengths),
+                improvements=tuple(r.improvements),
+            )
+            for r in answers
+        ]
+    )
+
+
+def result_fields(summary: scoring.ResultSummary) -> dict[str, Any]:
+    return {
+        "overall_score": summary.overall_score,
+        "competency_scores": summary.competency_scores,
+        "recommendation": summary.recommendation,
+        "summary": summary.summary,
+        "strengths": list(summary.strengths),
+        "weaknesses": list(summary.weaknesses),
+        "insufficient_evidence_count": summary.insufficient_evidence_count,
+    }
 
 
 # --- what clients see ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ai_service.types import Difficulty, InterviewType, QuestionType
 from .constants import (
     CLIENT_ID_PATTERN,
     MAX_ANSWER_CHARS,
+    MAX_DEMOGRAPHIC_GROUP_CHARS,
     RESPONSE_TYPES,
     EvaluationStatus,
     FeedbackMode,
@@ -283,6 +284,22 @@ class AccessView(_Out):
     websocket_path: str
 
 
+class DemographicsRequest(_In):
+    """The optional self-reported group from the consent screen. `consent: false` or `group:
+    null` records nothing and clears an earlier answer."""
+
+    consent: bool = Field(description="the candidate agreed to report a group for fairness monitoring")
+    group: Annotated[str, Field(min_length=1, max_length=MAX_DEMOGRAPHIC_GROUP_CHARS)] | None = Field(
+        default=None, description="one of `options` when the server lists any; else free text"
+    )
+
+
+class DemographicsView(_Out):
+    group: str | None
+    consented: bool
+    options: list[str] = Field(description="the groups offered; empty: free text")
+
+
 class ErrorBody(_Out):
     code: ErrorCode
     message: str
@@ -364,7 +381,16 @@ _PATTERN_MESSAGES = {
 }
 _FIELD_NAMES = {
     name
-    for model in (AnswerSubmit, SessionResume, SessionSync, Ping, StartRequest, ResponseData, RunInterviewRequest)
+    for model in (
+        AnswerSubmit,
+        SessionResume,
+        SessionSync,
+        Ping,
+        StartRequest,
+        ResponseData,
+        RunInterviewRequest,
+        DemographicsRequest,
+    )
     for name in model.model_fields
 }
 
@@ -374,5 +400,7 @@ OPENAPI_MODELS: tuple[type[BaseModel], ...] = (
     SessionView,
     ResponseView,
     AccessView,
+    DemographicsRequest,
+    DemographicsView,
     ErrorBody,
 )

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from ai_service.types import Evaluation, GeneratedQuestion, InterviewContext
 
-from . import links, rows, scoring, selectors, state
+from . import audit, links, rows, selectors, state, webhooks
 from .constants import (
     CLIENT_ID_PATTERN,
     DIFFICULTIES,
@@ -33,6 +33,7 @@ from .constants import (
     MAX_TIME_LIMIT_SECONDS,
     MIN_TIME_LIMIT_SECONDS,
     RESPONSE_TYPES,
+    AuditAction,
     EvaluationStatus,
     FeedbackMode,
 )
@@ -43,6 +44,7 @@ from .models import (
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
+    Calibration,
     Candidate,
     InterviewInvitation,
     Job,
@@ -423,6 +425,12 @@ class EvaluationJob:
     key_points: tuple[str, ...]
     competency: str
     attempts: int
+    # Reviewed answers of the same question (selectors.graded_examples_for), for the grader;
+    # the worker passes them on and hands their ids back to evaluation_store as provenance.
+    graded_examples: tuple[selectors.GradedExample, ...] = ()
+    # The active team calibration (version, mapping JSON), for a provider that applies it
+    # itself; the worker then tells evaluation_store so (calibration_applied=version).
+    calibration: Calibration | None = None
 
     @property
     def last_attempt(self) -> bool:
@@ -451,6 +459,8 @@ def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
         key_points=tuple(r.question.key_points or ()),
         competency=r.question.competency,
         attempts=r.attempts,
+        graded_examples=tuple(selectors.graded_examples_for(r.question, exclude_response_id=r.id)),
+        calibration=selectors.active_calibration(),
     )
 
 
@@ -461,10 +471,19 @@ def evaluation_release(*, response_id: Id) -> None:
     )
 
 
-def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_kind: str = "") -> Emitted:
+def evaluation_store(
+    *,
+    response_id: Id,
+    evaluation: Evaluation | None,
+    error_kind: str = "",
+    graded_example_ids: Sequence[int] = (),
+    calibration_applied: int | None = None,
+) -> Emitted:
     """Store an evaluation (or a final failure when `evaluation` is None) exactly once, then push
     feedback / the next question / the result as the state machine decides. Nothing is emitted
-    when another worker stored it first."""
+    when another worker stored it first. `graded_example_ids` (the reviews the grader was given)
+    are kept as provenance. The team calibration: `calibration_applied=N` when the provider was
+    given version N and applied it; otherwise the active one is applied here (rows.store_evaluation)."""
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
@@ -480,7 +499,15 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
         response = AIInterviewResponse.objects.select_related("question").get(pk=response_id)
         if response.evaluation_status != EvaluationStatus.PENDING:
             return out
-        rows.store_evaluation(response, evaluation, error_kind, now)
+        rows.store_evaluation(
+            response,
+            evaluation,
+            error_kind,
+            now,
+            calibration=selectors.active_calibration() if calibration_applied is None else None,
+            provider_calibration_version=calibration_applied,
+            graded_example_ids=graded_example_ids,
+        )
         current = state_of(session)
         follow_up = _follow_up_text(response, evaluation, current)
         new, decision = state.evaluation_recorded(current, follow_up=bool(follow_up))
@@ -540,28 +567,8 @@ def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse
 
 def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
     answers = rows.answers_of(session)
-    summary = scoring.summarize(
-        [
-            scoring.ScoredAnswer(
-                competency=r.question.competency,
-                score=None if r.insufficient_evidence else r.score,
-                strengths=tuple(r.strengths),
-                improvements=tuple(r.improvements),
-            )
-            for r in answers
-        ]
-    )
     result, _ = AIInterviewResult.objects.update_or_create(
-        session=session,
-        defaults={
-            "overall_score": summary.overall_score,
-            "competency_scores": summary.competency_scores,
-            "recommendation": summary.recommendation,
-            "summary": summary.summary,
-            "strengths": list(summary.strengths),
-            "weaknesses": list(summary.weaknesses),
-            "insufficient_evidence_count": summary.insufficient_evidence_count,
-        },
+        session=session, defaults=rows.result_fields(rows.summarize(answers))
     )
     append(
         session,
@@ -569,6 +576,8 @@ def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
         {"result": rows.result_payload(result), "answers": [rows.answer_summary(r) for r in answers]},
         out,
     )
+    # In the same transaction: the delivery exists exactly when the completion does.
+    webhooks.webhook_enqueue(**webhooks.completed_event(session, result, answers))
     return result
 
 
@@ -588,10 +597,19 @@ def result_review(
     result = AIInterviewResult.objects.filter(session_id=parse_uuid(session_id, "session_id")).first()
     if result is None:
         raise InterviewError(ErrorCode.NOT_FOUND, "This session has no result yet.")
-    result.reviewer = reviewer
-    result.human_score = human_score
-    result.review_notes = notes
-    result.final_decision = final_decision
-    result.reviewed_at = timezone.now()
-    result.save()
+    with transaction.atomic():
+        result.reviewer = reviewer
+        result.human_score = human_score
+        result.review_notes = notes
+        result.final_decision = final_decision
+        result.reviewed_at = timezone.now()
+        result.save()
+        audit.record(
+            actor=reviewer,
+            action=AuditAction.RESULT_REVIEWED,
+            target_type="session",
+            target_id=str(result.session_id),
+            details={"human_score": human_score, "final_decision": final_decision},
+        )
+        webhooks.webhook_enqueue(**webhooks.result_reviewed_event(result))
     return result

@@ -4,6 +4,7 @@
 - the publish step (`outbox.py`): what services emitted goes out after commit, in order;
 - the background AI worker inside this process (embedded default) and the grading model's
   warm-up, started with the process, not on the first request or socket;
+- beside the worker, the webhook sender (`webhooks.py`), which delivers the database's queue;
 - shutdown: stop the worker, flush the outbox, close the providers' HTTP clients.
 
 There is one `Runtime` per process (`runtime`). The ASGI application starts it when the server's
@@ -27,6 +28,7 @@ from interview_rt.interviews.events import Emitted
 
 from .lanes import ANSWER, CANDIDATE, WORKER, Lanes
 from .outbox import Outbox, messages, send
+from .webhooks import WebhookSender
 from .worker import AIWorker
 
 P = ParamSpec("P")
@@ -109,6 +111,7 @@ class Runtime:
             if settings.AI_WARM_UP:
                 self._spawn(self._warm_up(), "ai-warm-up")
             self._spawn(self.worker.run(), "ai-worker")
+            self._start_webhooks()
         log.info("runtime started (in-process AI worker: %s)", "on" if with_worker else "off")
 
     async def run_worker(self, *, concurrency: int | None = None) -> None:
@@ -117,10 +120,16 @@ class Runtime:
         self.worker = AIWorker(self, concurrency=concurrency)
         if settings.AI_WARM_UP:
             self._spawn(self._warm_up(), "ai-warm-up")
+        self._start_webhooks()
         try:
             await self.worker.run()
         finally:
             await self.stop()
+
+    def _start_webhooks(self) -> None:
+        # Wherever the AI worker runs, so a deployment with separate workers sends from them.
+        if settings.WEBHOOKS_INPROCESS:
+            self._spawn(WebhookSender(self).run(), "webhooks")
 
     def _spawn(self, coro: Any, name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=name))

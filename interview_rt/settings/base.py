@@ -156,6 +156,34 @@ INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS"
 # Follow-up questions the interview asks per planned question when a provider proposes one.
 INTERVIEW_MAX_FOLLOW_UPS = int(os.environ.get("AI_MODEL_MAX_FOLLOW_UPS", "1") or 1)
 
+# --- Reviews, calibration, analytics ----------------------------------------------------------
+# Reviewed answers of a question handed to the grader as graded examples (it picks the nearest).
+GRADED_EXAMPLES_LIMIT = int(os.environ.get("GRADED_EXAMPLES_LIMIT", "50"))
+# Reviewed answers needed before a team calibration is fitted.
+CALIBRATION_MIN_PAIRS = int(os.environ.get("CALIBRATION_MIN_PAIRS", "20"))
+# The leniency fit (dotted path): (raw AI scores, human scores) -> mapping table or monotone function.
+CALIBRATION_FIT = os.environ.get("CALIBRATION_FIT", "interview_rt.interviews.analytics.isotonic_fit")
+# Bootstrap resamples behind each confidence interval on the analytics page.
+ANALYTICS_BOOTSTRAP_RESAMPLES = int(os.environ.get("ANALYTICS_BOOTSTRAP_RESAMPLES", "1000"))
+
+# --- Privacy -----------------------------------------------------------------------------------
+# Days after a candidate's last activity before `manage.py purge` erases them (0: never).
+INTERVIEW_RETENTION_DAYS = int(os.environ.get("INTERVIEW_RETENTION_DAYS", "180"))
+# The self-reported groups a candidate may choose from (comma-separated); empty: free text.
+INTERVIEW_DEMOGRAPHIC_GROUPS = env_list("INTERVIEW_DEMOGRAPHIC_GROUPS", "")
+
+# --- Webhooks ----------------------------------------------------------------------------------
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "10"))
+# Wait after the n-th failure: base * 2**(n-1) seconds, at most the max (30 s ... 6 h).
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "30"))
+WEBHOOK_RETRY_MAX_SECONDS = float(os.environ.get("WEBHOOK_RETRY_MAX_SECONDS", str(6 * 3600)))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A sender's claim on a delivery; a crashed sender's claim lapses after this.
+WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
+# The runtime's AI worker also sends due webhooks, checking this often.
+WEBHOOK_POLL_SECONDS = float(os.environ.get("WEBHOOK_POLL_SECONDS", "2"))
+WEBHOOKS_INPROCESS = env_bool("WEBHOOKS_INPROCESS", True)
+
 # --- AI providers ------------------------------------------------------------------------------
 AI_PROVIDER = os.environ.get("AI_PROVIDER", "embedded")
 AI_MODEL_NAME = os.environ.get("AI_MODEL_NAME", "")

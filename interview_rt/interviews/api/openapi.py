@@ -9,6 +9,8 @@ from ..errors import CODES
 from ..schemas import (
     OPENAPI_MODELS,
     AccessView,
+    DemographicsRequest,
+    DemographicsView,
     ErrorBody,
     ResponseView,
     RunInterviewRequest,
@@ -36,7 +38,30 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 def public_paths() -> dict[str, Any]:
+    token = [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}]
     return {
+        "/api/interviews/access/{token}/demographics/": {
+            "get": {
+                "operationId": "interview_demographics_get",
+                "summary": "The optional self-reported group: the options offered and the current answer",
+                "tags": ["candidate"],
+                "security": [],
+                "parameters": token,
+                "responses": {"200": _json(DemographicsView), **_errors(400, 403, 404, 405, 410, 429)},
+            },
+            "post": {
+                "operationId": "interview_demographics_set",
+                "summary": "Record (with consent) or clear the candidate's self-reported group",
+                "tags": ["candidate"],
+                "security": [],
+                "parameters": token,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref(DemographicsRequest)}},
+                },
+                "responses": {"200": _json(DemographicsView), **_errors(400, 403, 404, 405, 410, 413, 429)},
+            },
+        },
         "/api/interviews/access/{token}/": {
             "get": {
                 "operationId": "interview_access",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import public, staff
+from . import insights, privacy, public, reviews, staff
 
 urlpatterns = [
     path("interviews/access/<str:token>/", public.access_view, name="interview-access"),
@@ -14,4 +14,24 @@ urlpatterns = [
         name="ai-interview-results",
     ),
     path("ai-interview/results/<str:session_id>/review/", staff.ResultReviewView.as_view(), name="ai-interview-review"),
+    # Human review of answers and team calibration (docs/rest.md, "Reviews and calibration").
+    path("ai-interview/answers/<str:response_id>/review/", reviews.AnswerReviewView.as_view(), name="answer-review"),
+    path(
+        "ai-interview/questions/<str:question_id>/graded-examples/",
+        reviews.GradedExamplesView.as_view(),
+        name="graded-examples",
+    ),
+    path("ai-interview/calibrations/", reviews.CalibrationsView.as_view(), name="calibrations"),
+    path(
+        "ai-interview/calibrations/activate/",
+        reviews.CalibrationActivateView.as_view(),
+        name="calibration-activate",
+    ),
+    path("ai-interview/calibrations/regrade/", reviews.RegradeView.as_view(), name="calibration-regrade"),
+    # Analytics and exports (docs/analytics.md), privacy (docs/privacy.md).
+    path("ai-interview/analytics/", insights.AnalyticsView.as_view(), name="analytics"),
+    path("ai-interview/exports/sessions.csv", insights.SessionsCSVView.as_view(), name="export-sessions"),
+    path("ai-interview/exports/answers.csv", insights.AnswersCSVView.as_view(), name="export-answers"),
+    path("ai-interview/erasures/", privacy.ErasureView.as_view(), name="erasures"),
+    path("interviews/access/<str:token>/demographics/", privacy.demographics_view, name="interview-demographics"),
 ]

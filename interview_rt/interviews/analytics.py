@@ -1,0 +1,451 @@
+"""Statistics for staff analytics and team calibration. Pure: numpy only, no Django, so every
+figure the analytics endpoint shows is tested on plain numbers (tests/test_analytics.py).
+
+- agreement between AI and human scores: Pearson, quadratic weighted kappa, mean bias (AI minus
+  human) and RMSE, each with a percentile bootstrap confidence interval over answers;
+- funnel figures: completion and abandonment rates, median duration, score distributions;
+- adverse impact: selection rates per self-reported group and the four-fifths ratio, with small
+  groups suppressed;
+- the default team-leniency mapping (isotonic regression, stored as a piecewise-linear table) and
+  the function that applies any stored mapping.
+
+The inputs are `SessionFact`s: what the analytics need of a session, whether it comes from live
+rows or from the anonymised record an erased session leaves behind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+SCORE_MIN, SCORE_MAX = 0.0, 10.0
+# Kappa needs ordinal categories: 0-10 scores rounded to whole points, 11 categories.
+KAPPA_CATEGORIES = 11
+# Groups smaller than this are not shown in the adverse-impact table (re-identification risk,
+# and a rate over 3 people says nothing).
+MIN_GROUP_SIZE = 5
+FOUR_FIFTHS = 0.8
+SELECTED = frozenset({"hire", "strong_hire"})
+DEFAULT_RESAMPLES = 1000
+CONFIDENCE = 0.95
+# Scores arrive as lists from the database and as arrays from the bootstrap.
+Scores = Sequence[float] | npt.NDArray[np.float64]
+
+# --- agreement -----------------------------------------------------------------------------------
+
+
+def _arrays(a: Scores, b: Scores) -> tuple[np.ndarray, np.ndarray]:
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1:
+        raise ValueError("expected two sequences of the same length")
+    return x, y
+
+
+def pearson(a: Scores, b: Scores) -> float | None:
+    """Pearson's r; None under 3 pairs or when either side is constant (r is undefined)."""
+    x, y = _arrays(a, b)
+    if len(x) < 3:
+        return None
+    dx, dy = x - x.mean(), y - y.mean()
+    den = math.sqrt(float(dx @ dx) * float(dy @ dy))
+    return None if den == 0 else float(dx @ dy) / den
+
+
+def _ratings(values: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(values), SCORE_MIN, SCORE_MAX).astype(np.int64)
+
+
+def quadratic_weighted_kappa(a: Scores, b: Scores) -> float | None:
+    """Cohen's kappa with quadratic weights over whole-point ratings 0-10; None when undefined
+    (fewer than 2 pairs, or both raters gave one and the same rating throughout)."""
+    x, y = _arrays(a, b)
+    if len(x) < 2:
+        return None
+    value = _qwk_batch(_ratings(x)[None, :], _ratings(y)[None, :])[0]
+    return None if math.isnan(value) else float(value)
+
+
+def _qwk_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """QWK of each row pair of two (resamples, n) integer matrices, vectorised: one bincount
+    builds every resample's confusion matrix."""
+    k = KAPPA_CATEGORIES
+    batches, n = x.shape
+    offsets = (np.arange(batches) * k * k)[:, None]
+    observed = np.bincount((offsets + x * k + y).ravel(), minlength=batches * k * k).reshape(batches, k, k)
+    observed = observed.astype(np.float64)
+    row, col = observed.sum(axis=2), observed.sum(axis=1)
+    expected = row[:, :, None] * col[:, None, :] / n
+    idx = np.arange(k)
+    weights = (idx[:, None] - idx[None, :]) ** 2 / (k - 1) ** 2
+    num = (weights * observed).sum(axis=(1, 2))
+    den = (weights * expected).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, 1.0 - num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def mean_bias(ai: Scores, human: Scores) -> float | None:
+    """Mean of AI minus human: negative when the AI grades more strictly than the reviewers."""
+    x, y = _arrays(ai, human)
+    return float((x - y).mean()) if len(x) else None
+
+
+def rmse(ai: Scores, human: Scores) -> float | None:
+    x, y = _arrays(ai, human)
+    return float(math.sqrt(((x - y) ** 2).mean())) if len(x) else None
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic with its bootstrap confidence interval (None where undefined)."""
+
+    value: float | None
+    low: float | None = None
+    high: float | None = None
+
+    def as_dict(self, digits: int = 4) -> dict[str, float | None]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(v, digits)
+
+        return {"value": r(self.value), "ci_low": r(self.low), "ci_high": r(self.high)}
+
+
+def _pearson_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    dx = x - x.mean(axis=1, keepdims=True)
+    dy = y - y.mean(axis=1, keepdims=True)
+    den = np.sqrt((dx * dx).sum(axis=1) * (dy * dy).sum(axis=1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, (dx * dy).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+BATCH_STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "pearson": _pearson_batch,
+    "qwk": lambda x, y: _qwk_batch(_ratings(x), _ratings(y)),
+    "mean_bias": lambda x, y: (x - y).mean(axis=1),
+    "rmse": lambda x, y: np.sqrt(((x - y) ** 2).mean(axis=1)),
+}
+POINT_STATISTICS: dict[str, Callable[[Scores, Scores], float | None]] = {
+    "pearson": pearson,
+    "qwk": quadratic_weighted_kappa,
+    "mean_bias": mean_bias,
+    "rmse": rmse,
+}
+
+
+def agreement(
+    ai: Scores,
+    human: Scores,
+    *,
+    resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """AI-human agreement over paired scores: each statistic with a percentile bootstrap CI
+    (answers resampled with replacement; resamples where a statistic is undefined are dropped).
+    Seeded, so the same data always shows the same interval."""
+    x, y = _arrays(ai, human)
+    n = len(x)
+    out: dict[str, Any] = {"n": n}
+    index = np.random.default_rng(seed).integers(0, n, size=(resamples, n)) if n >= 2 and resamples > 0 else None
+    tail = (1.0 - confidence) / 2 * 100
+    for name, point in POINT_STATISTICS.items():
+        value = point(x, y) if n else None
+        low = high = None
+        if value is not None and index is not None:
+            draws = BATCH_STATISTICS[name](x[index], y[index])
+            draws = draws[~np.isnan(draws)]
+            if len(draws):
+                low, high = (float(v) for v in np.percentile(draws, [tail, 100 - tail]))
+        out[name] = Estimate(value, low, high).as_dict()
+    return out
+
+
+# --- funnel and distributions -------------------------------------------------------------------
+
+
+def median(values: Iterable[float]) -> float | None:
+    data = [v for v in values if v is not None]
+    return float(np.median(data)) if data else None
+
+
+def mean(values: Iterable[float]) -> float | None:
+    data = [v for v in values if v is not None]
+    return float(np.mean(data)) if data else None
+
+
+def rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def histogram(values: Iterable[float], *, bins: int = 10, low: float = SCORE_MIN, high: float = SCORE_MAX) -> list[int]:
+    """Counts in `bins` equal bins over [low, high]; the last bin includes `high`."""
+    data = np.asarray([v for v in values if v is not None], dtype=np.float64)
+    counts, _ = np.histogram(np.clip(data, low, high), bins=bins, range=(low, high))
+    return [int(c) for c in counts]
+
+
+BIN_EDGES = [float(e) for e in np.linspace(SCORE_MIN, SCORE_MAX, 11)]
+
+
+def distribution(values: Iterable[float | None]) -> dict[str, Any]:
+    data = [float(v) for v in values if v is not None]
+    return {
+        "n": len(data),
+        "mean": _round(mean(data)),
+        "median": _round(median(data)),
+        "histogram": {"bin_edges": BIN_EDGES, "counts": histogram(data)},
+    }
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+# --- adverse impact ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupRate:
+    group: str
+    n: int
+    selected: int
+    selection_rate: float
+    impact_ratio: float | None
+    below_four_fifths: bool
+
+
+@dataclass(frozen=True)
+class AdverseImpact:
+    groups: tuple[GroupRate, ...]
+    # Groups too small to show, counted but not named.
+    suppressed_groups: int
+    reference_group: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "groups": [
+                {
+                    "group": g.group,
+                    "n": g.n,
+                    "selected": g.selected,
+                    "selection_rate": round(g.selection_rate, 4),
+                    "impact_ratio": _round(g.impact_ratio),
+                    "below_four_fifths": g.below_four_fifths,
+                }
+                for g in self.groups
+            ],
+            "suppressed_groups": self.suppressed_groups,
+            "reference_group": self.reference_group,
+        }
+
+
+def adverse_impact(
+    outcomes: Iterable[tuple[str, bool]], *, min_group: int = MIN_GROUP_SIZE, threshold: float = FOUR_FIFTHS
+) -> AdverseImpact:
+    """Selection rate per group and each rate's ratio to the highest shown rate (the four-fifths
+    rule: a ratio under 0.8 is evidence of adverse impact). Groups under `min_group` people are
+    neither shown nor used as the reference."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for group, selected in outcomes:
+        counts[group][0] += 1
+        counts[group][1] += int(bool(selected))
+    shown = {g: c for g, c in counts.items() if c[0] >= min_group}
+    rates = {g: s / n for g, (n, s) in shown.items()}
+    top = max(rates.values(), default=0.0)
+    reference = max(sorted(rates), key=lambda g: rates[g]) if rates and top > 0 else None
+    groups = tuple(
+        GroupRate(
+            group=g,
+            n=n,
+            selected=s,
+            selection_rate=rates[g],
+            impact_ratio=rates[g] / top if top > 0 else None,
+            below_four_fifths=top > 0 and rates[g] / top < threshold,
+        )
+        for g, (n, s) in sorted(shown.items())
+    )
+    return AdverseImpact(groups, len(counts) - len(shown), reference)
+
+
+# --- session facts -> the analytics document ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerFact:
+    competency: str
+    ai_score: float | None
+    human_score: float | None = None
+    reviewer: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionFact:
+    job: str  # the label analytics group by (job title, with its id when titles repeat)
+    status: str
+    started: bool
+    duration_seconds: float | None = None
+    overall_score: float | None = None
+    recommendation: str = ""
+    final_decision: str = ""
+    group: str | None = None
+    answers: tuple[AnswerFact, ...] = field(default_factory=tuple)
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
+
+    @property
+    def selected(self) -> bool:
+        """A human's final decision wins over the AI recommendation."""
+        return (self.final_decision or self.recommendation) in SELECTED
+
+
+def funnel(facts: Sequence[SessionFact]) -> dict[str, Any]:
+    """Completion and abandonment among sessions the candidate started. `abandoned` counts
+    sessions left mid-interview (they may still come back) and sessions that expired after
+    they started."""
+    started = [f for f in facts if f.started]
+    completed = [f for f in started if f.completed]
+    abandoned = [f for f in started if f.status in ("abandoned", "expired")]
+    return {
+        "sessions": len(facts),
+        "started": len(started),
+        "completed": len(completed),
+        "abandoned": len(abandoned),
+        "in_progress": sum(1 for f in started if f.status == "in_progress"),
+        "completion_rate": _round(rate(len(completed), len(started))),
+        "abandonment_rate": _round(rate(len(abandoned), len(started))),
+        "median_duration_seconds": _round(median(f.duration_seconds for f in completed if f.duration_seconds)),
+    }
+
+
+def _pairs(answers: Iterable[AnswerFact]) -> tuple[list[float], list[float]]:
+    ai: list[float] = []
+    human: list[float] = []
+    for a in answers:
+        if a.ai_score is not None and a.human_score is not None:
+            ai.append(a.ai_score)
+            human.append(a.human_score)
+    return ai, human
+
+
+def summarize(
+    facts: Sequence[SessionFact], *, resamples: int = DEFAULT_RESAMPLES, min_group: int = MIN_GROUP_SIZE
+) -> dict[str, Any]:
+    """Everything the analytics endpoint and page show, from session facts."""
+    by_job: dict[str, list[SessionFact]] = defaultdict(list)
+    for f in facts:
+        by_job[f.job].append(f)
+    answers = [a for f in facts for a in f.answers]
+    by_competency: dict[str, list[AnswerFact]] = defaultdict(list)
+    by_reviewer: dict[str, list[AnswerFact]] = defaultdict(list)
+    for a in answers:
+        by_competency[a.competency or "(none)"].append(a)
+        if a.reviewer is not None and a.human_score is not None:
+            by_reviewer[a.reviewer].append(a)
+
+    def agree(items: Iterable[AnswerFact]) -> dict[str, Any]:
+        return agreement(*_pairs(items), resamples=resamples)
+
+    return {
+        "funnel": funnel(facts),
+        "jobs": [
+            {
+                "job": job,
+                "funnel": funnel(items),
+                "overall_scores": distribution(f.overall_score for f in items if f.completed),
+                "agreement": agree(a for f in items for a in f.answers),
+                "adverse_impact": adverse_impact(
+                    ((f.group, f.selected) for f in items if f.completed and f.group), min_group=min_group
+                ).as_dict(),
+            }
+            for job, items in sorted(by_job.items())
+        ],
+        "competencies": [
+            {
+                "competency": name,
+                "ai_scores": distribution(a.ai_score for a in items),
+                "human_scores": distribution(a.human_score for a in items),
+            }
+            for name, items in sorted(by_competency.items())
+        ],
+        "agreement": {
+            "overall": agree(answers),
+            "per_reviewer": [{"reviewer": name, **agree(items)} for name, items in sorted(by_reviewer.items())],
+        },
+    }
+
+
+def score_pairs(facts: Iterable[SessionFact]) -> tuple[list[float], list[float]]:
+    """(AI scores, human scores) of every reviewed answer, for a scatter plot."""
+    return _pairs(a for f in facts for a in f.answers)
+
+
+# --- team leniency: a monotone mapping of raw AI scores onto the reviewers' scale -------------------
+
+PIECEWISE = "piecewise_linear"
+
+
+def isotonic_fit(ai: Scores, human: Scores) -> dict[str, Any]:
+    """The default leniency fit: isotonic (monotone non-decreasing) regression of human on AI
+    scores by pool-adjacent-violators, stored as a piecewise-linear table. A stand-in until
+    `ai_service.grading` provides its own fit (calibration_refit takes any fit callable)."""
+    x, y = _arrays(ai, human)
+    if not len(x):
+        raise ValueError("no pairs to fit")
+    xs, inverse = np.unique(x, return_inverse=True)
+    weights = np.bincount(inverse).astype(np.float64)
+    means = np.bincount(inverse, weights=y) / weights
+    # Pool adjacent violators over the distinct x values.
+    blocks: list[list[float]] = []  # [weighted mean, weight, count of xs]
+    for m, w in zip(means, weights, strict=True):
+        blocks.append([float(m), float(w), 1])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            m2, w2, c2 = blocks.pop()
+            m1, w1, c1 = blocks.pop()
+            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
+    fitted = np.repeat([b[0] for b in blocks], [int(b[2]) for b in blocks])
+    return {
+        "kind": PIECEWISE,
+        "x": [round(float(v), 4) for v in xs],
+        "y": [round(float(min(SCORE_MAX, max(SCORE_MIN, v))), 4) for v in fitted],
+    }
+
+
+def tabulate(fn: Callable[[float], float], *, step: float = 0.1) -> dict[str, Any]:
+    """Any monotone score mapping (a callable) as the stored piecewise-linear table over 0-10,
+    made non-decreasing and clipped to the scale."""
+    xs = np.round(np.arange(SCORE_MIN, SCORE_MAX + step / 2, step), 4)
+    ys = np.maximum.accumulate(np.clip([float(fn(float(v))) for v in xs], SCORE_MIN, SCORE_MAX))
+    return {"kind": PIECEWISE, "x": [float(v) for v in xs], "y": [round(float(v), 4) for v in ys]}
+
+
+def apply_mapping(mapping: Mapping[str, Any], score: float) -> float:
+    """A stored mapping applied to a raw score, clipped to 0-10. Two forms:
+
+    - this module's table (`kind: piecewise_linear`, `x`, `y`): interpolated between its points,
+      continued with slope 1 beyond its ends (a calibration fitted on scores 3-7 still orders a 9
+      above an 8);
+    - `ai_service.grading`'s leniency JSON (`knots: [[x, y], ...]`, `Leniency.to_json()`):
+      interpolated, flat beyond the end knots, exactly as `Leniency.apply`.
+    """
+    if "knots" in mapping:
+        knots = [(float(x), float(y)) for x, y in mapping["knots"]]
+        x = min(SCORE_MAX, max(SCORE_MIN, float(score)))
+        value = float(np.interp(x, [k[0] for k in knots], [k[1] for k in knots]))
+        return round(min(SCORE_MAX, max(SCORE_MIN, value)), 2)
+    if mapping.get("kind") != PIECEWISE:
+        raise ValueError(f"unknown mapping kind {mapping.get('kind')!r}")
+    xs, ys = mapping["x"], mapping["y"]
+    if score < xs[0]:
+        value = ys[0] - (xs[0] - score)
+    elif score > xs[-1]:
+        value = ys[-1] + (score - xs[-1])
+    else:
+        value = float(np.interp(score, xs, ys))
+    return round(min(SCORE_MAX, max(SCORE_MIN, value)), 2)

@@ -1,0 +1,87 @@
+"""Privacy endpoints: the candidate's optional self-reported group (public, the link's token is
+the credential; socket-independent so any candidate page can call it), and erasure (staff)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from interview_rt.runtime import candidate_db
+
+from .. import privacy, schemas
+from ..errors import InterviewError
+from .errors import error_response
+from .public import _body, allow
+from .reviews import StrictCharField
+
+
+@csrf_exempt
+@allow("GET", "POST")
+async def demographics_view(request: HttpRequest, token: str) -> JsonResponse:
+    """GET/POST /api/interviews/access/<token>/demographics/."""
+    try:
+        if request.method == "GET":
+            state = await candidate_db(privacy.candidate_self_report_state)(token=token)
+        else:
+            body = schemas.validate(schemas.DemographicsRequest, _body(request))
+            state = await candidate_db(privacy.candidate_self_report)(
+                token=token, group=body.group, consent=body.consent
+            )
+    except InterviewError as exc:
+        return error_response(exc)
+    return JsonResponse(schemas.DemographicsView(**state).model_dump())
+
+
+class ErasureRequest(serializers.Serializer):
+    candidate_id = serializers.IntegerField(required=False, min_value=1)
+    email = StrictCharField(required=False, max_length=254)
+    reference = StrictCharField(
+        required=False, allow_blank=True, default="", max_length=100, help_text="a ticket id for the audit log"
+    )
+    dry_run = serializers.BooleanField(default=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("candidate_id" in attrs) == ("email" in attrs):
+            raise serializers.ValidationError({"candidate_id": "give either candidate_id or email"})
+        return attrs
+
+
+class ErasureOut(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    candidate_ids = serializers.ListField(child=serializers.IntegerField())
+    candidates = serializers.IntegerField()
+    invitations = serializers.IntegerField()
+    sessions = serializers.IntegerField()
+    answers = serializers.IntegerField()
+    frames = serializers.IntegerField()
+    reviews = serializers.IntegerField()
+    webhook_deliveries_redacted = serializers.IntegerField()
+    admin_log_entries = serializers.IntegerField()
+    anonymised_sessions = serializers.IntegerField()
+
+
+class ErasureView(APIView):
+    @extend_schema(
+        request=ErasureRequest,
+        responses=ErasureOut,
+        summary="Erase a candidate everywhere (every row with the same email), keeping anonymised aggregates",
+    )
+    def post(self, request: Request) -> Response:
+        body = ErasureRequest(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        report = privacy.candidate_erase(
+            candidate_id=data.get("candidate_id"),
+            email=data.get("email"),
+            actor=request.user,
+            reference=data["reference"],
+            dry_run=data["dry_run"],
+        )
+        return Response(ErasureOut(report).data)

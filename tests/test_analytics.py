@@ -1,0 +1,229 @@
+"""The pure statistics behind staff analytics and calibration, on plain numbers (no Django)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from interview_rt.interviews import analytics as an
+from interview_rt.interviews.analytics import AnswerFact, SessionFact
+
+
+def test_the_module_imports_no_django() -> None:
+    code = "import sys, interview_rt.interviews.analytics; assert not any(m.startswith('django') for m in sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- point statistics -------------------------------------------------------------------------------
+
+
+def test_pearson_matches_scipy() -> None:
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 10, 50)
+    y = x * 0.7 + rng.normal(0, 2, 50)
+    assert an.pearson(x, y) == pytest.approx(stats.pearsonr(x, y).statistic, abs=1e-12)
+
+
+def test_pearson_is_undefined_for_constant_or_tiny_samples() -> None:
+    assert an.pearson([1, 2], [1, 2]) is None
+    assert an.pearson([5, 5, 5], [1, 2, 3]) is None
+    assert an.pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+
+
+def test_qwk_by_hand() -> None:
+    # Two raters, ratings 0 and 10 only: observed disagreements weigh 1 each.
+    # a = [0, 0, 10, 10], b = [0, 10, 10, 10]: O = {(0,0):1, (0,10):1, (10,10):2};
+    # rows (a) 0:2, 10:2; cols (b) 0:1, 10:3; E(0,10) = 2*3/4, E(10,0) = 2*1/4; weight 1 off-diagonal.
+    expected = 1 - 1 / (1.5 + 0.5)
+    assert an.quadratic_weighted_kappa([0, 0, 10, 10], [0, 10, 10, 10]) == pytest.approx(expected)
+
+
+def test_qwk_matches_sklearn() -> None:
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 11, 200)
+    b = np.clip(a + rng.integers(-3, 4, 200), 0, 10)
+    expected = metrics.cohen_kappa_score(a, b, weights="quadratic", labels=list(range(11)))
+    assert an.quadratic_weighted_kappa(a, b) == pytest.approx(expected, abs=1e-12)
+
+
+def test_qwk_rounds_scores_to_whole_points_and_is_undefined_without_spread() -> None:
+    assert an.quadratic_weighted_kappa([1.2, 4.6, 9.9], [1, 5, 10]) == pytest.approx(1.0)
+    assert an.quadratic_weighted_kappa([7, 7, 7], [7, 7, 7]) is None
+    assert an.quadratic_weighted_kappa([3], [3]) is None
+
+
+def test_bias_and_rmse() -> None:
+    assert an.mean_bias([4, 6], [5, 8]) == pytest.approx(-1.5)
+    assert an.rmse([4, 6], [5, 8]) == pytest.approx(math.sqrt((1 + 4) / 2))
+    assert an.mean_bias([], []) is None
+
+
+# --- bootstrap ----------------------------------------------------------------------------------------
+
+
+def test_agreement_intervals_contain_the_estimate_and_are_reproducible() -> None:
+    rng = np.random.default_rng(3)
+    human = rng.uniform(0, 10, 80)
+    ai = np.clip(human - 1.2 + rng.normal(0, 1.5, 80), 0, 10)
+    first = an.agreement(ai, human, resamples=500)
+    assert first == an.agreement(ai, human, resamples=500)
+    assert first["n"] == 80
+    for name in ("pearson", "qwk", "mean_bias", "rmse"):
+        est = first[name]
+        assert est["ci_low"] <= est["value"] <= est["ci_high"], (name, est)
+    assert first["mean_bias"]["ci_high"] < 0  # the AI is clearly stricter here
+    assert first["pearson"]["value"] > 0.7
+
+
+def test_bootstrap_interval_narrows_with_more_data() -> None:
+    rng = np.random.default_rng(4)
+
+    def width(n: int) -> float:
+        human = rng.uniform(0, 10, n)
+        ai = human + rng.normal(0, 2, n)
+        est = an.agreement(ai, human, resamples=400)["mean_bias"]
+        return est["ci_high"] - est["ci_low"]
+
+    assert width(400) < width(20)
+
+
+def test_agreement_on_too_few_pairs_reports_what_it_can() -> None:
+    empty = an.agreement([], [])
+    assert empty["n"] == 0 and empty["pearson"] == {"value": None, "ci_low": None, "ci_high": None}
+    one = an.agreement([5], [7])
+    assert one["mean_bias"]["value"] == -2 and one["mean_bias"]["ci_low"] is None
+    assert one["pearson"]["value"] is None
+
+
+# --- funnel, distributions ----------------------------------------------------------------------------
+
+
+def fact(status: str = "completed", **kw: object) -> SessionFact:
+    return SessionFact(job=str(kw.pop("job", "Backend")), status=status, started=bool(kw.pop("started", True)), **kw)  # type: ignore[arg-type]
+
+
+def test_funnel_rates_are_over_started_sessions() -> None:
+    facts = [
+        fact("completed", duration_seconds=600),
+        fact("completed", duration_seconds=1200),
+        fact("completed", duration_seconds=900),
+        fact("abandoned"),
+        fact("expired"),
+        fact("in_progress"),
+        fact("created", started=False),
+        fact("expired", started=False),  # never started: not abandonment
+    ]
+    f = an.funnel(facts)
+    assert f["sessions"] == 8 and f["started"] == 6
+    assert f["completion_rate"] == pytest.approx(0.5)
+    assert f["abandonment_rate"] == pytest.approx(round(2 / 6, 4))
+    assert f["median_duration_seconds"] == 900
+    assert an.funnel([])["completion_rate"] is None
+
+
+def test_histogram_bins_cover_the_scale_inclusively() -> None:
+    assert an.histogram([0, 0.5, 9.99, 10, 10]) == [2, 0, 0, 0, 0, 0, 0, 0, 0, 3]
+    d = an.distribution([2.0, None, 4.0])
+    assert d["n"] == 2 and d["mean"] == 3 and d["median"] == 3 and sum(d["histogram"]["counts"]) == 2
+
+
+# --- adverse impact ------------------------------------------------------------------------------------
+
+
+def test_four_fifths_ratio_and_small_groups_hidden() -> None:
+    outcomes = [("a", i < 6) for i in range(10)] + [("b", i < 3) for i in range(10)] + [("c", True)] * 4
+    table = an.adverse_impact(outcomes)
+    assert [g.group for g in table.groups] == ["a", "b"]  # c has 4 people: not shown
+    assert table.suppressed_groups == 1
+    assert table.reference_group == "a"
+    a, b = table.groups
+    assert a.selection_rate == pytest.approx(0.6) and a.impact_ratio == pytest.approx(1.0)
+    assert b.impact_ratio == pytest.approx(0.5) and b.below_four_fifths
+    assert not a.below_four_fifths
+
+
+def test_adverse_impact_without_any_selection_has_no_ratios() -> None:
+    table = an.adverse_impact([("a", False)] * 5 + [("b", False)] * 6)
+    assert table.reference_group is None
+    assert all(g.impact_ratio is None and not g.below_four_fifths for g in table.groups)
+
+
+def test_summarize_groups_by_job_competency_and_reviewer() -> None:
+    answers = (
+        AnswerFact("sql", 4, 6, "rev1"),
+        AnswerFact("sql", 6, 7, "rev2"),
+        AnswerFact("python", 8, None, None),
+    )
+    facts = [
+        fact(job="Backend", overall_score=6, recommendation="hire", group="x", answers=answers),
+        fact(job="Data", overall_score=3, recommendation="no_hire", final_decision="hire", group="y"),
+        fact("abandoned", job="Data"),
+    ]
+    out = an.summarize(facts, resamples=50)
+    assert [j["job"] for j in out["jobs"]] == ["Backend", "Data"]
+    data = out["jobs"][1]
+    assert data["funnel"]["completion_rate"] == 0.5
+    assert data["overall_scores"]["n"] == 1
+    assert [c["competency"] for c in out["competencies"]] == ["python", "sql"]
+    sql = out["competencies"][1]
+    assert sql["ai_scores"]["mean"] == 5 and sql["human_scores"]["mean"] == 6.5
+    assert out["agreement"]["overall"]["n"] == 2
+    assert out["agreement"]["overall"]["mean_bias"]["value"] == pytest.approx(-1.5)
+    assert [r["reviewer"] for r in out["agreement"]["per_reviewer"]] == ["rev1", "rev2"]
+    # A human decision overrides the AI recommendation when counting selections.
+    assert facts[1].selected and facts[0].selected
+    assert an.score_pairs(facts) == ([4, 6], [6, 7])
+
+
+# --- leniency mapping -----------------------------------------------------------------------------------
+
+
+def test_isotonic_fit_is_monotone_and_pools_violations() -> None:
+    mapping = an.isotonic_fit([1, 2, 3, 4], [2, 5, 3, 8])
+    assert mapping["kind"] == an.PIECEWISE
+    assert mapping["x"] == [1, 2, 3, 4]
+    assert mapping["y"] == [2, 4, 4, 8]  # 5 and 3 pooled to 4
+
+
+def test_isotonic_fit_matches_sklearn_on_noisy_data() -> None:
+    isotonic = pytest.importorskip("sklearn.isotonic")
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0, 10, 300).round(1)
+    y = np.clip(x * 0.6 + 3 + rng.normal(0, 1.5, 300), 0, 10)
+    mapping = an.isotonic_fit(x, y)
+    reference = isotonic.IsotonicRegression().fit(x, y)
+    for value in (0.5, 2.0, 5.55, 9.0):
+        assert an.apply_mapping(mapping, value) == pytest.approx(float(reference.predict([value])[0]), abs=0.01)
+
+
+def test_apply_mapping_interpolates_and_extrapolates_with_slope_one() -> None:
+    mapping = {"kind": an.PIECEWISE, "x": [3, 7], "y": [5, 8]}
+    assert an.apply_mapping(mapping, 5) == 6.5
+    assert an.apply_mapping(mapping, 9) == 10  # 8 + 2
+    assert an.apply_mapping(mapping, 1) == 3  # 5 - 2
+    assert an.apply_mapping(mapping, 0) == 2
+    assert an.apply_mapping({"kind": an.PIECEWISE, "x": [9], "y": [9.5]}, 10) == 10  # clipped
+    with pytest.raises(ValueError):
+        an.apply_mapping({"kind": "spline"}, 3)
+
+
+def test_tabulate_turns_any_callable_into_a_monotone_table() -> None:
+    mapping = an.tabulate(lambda s: s + 1.2 if s != 5 else 0.0)  # a dip the table must not keep
+    assert len(mapping["x"]) == 101
+    assert all(b >= a for a, b in zip(mapping["y"], mapping["y"][1:], strict=False))
+    assert an.apply_mapping(mapping, 2.0) == pytest.approx(3.2)
+    assert an.apply_mapping(mapping, 9.5) == 10
+
+
+def test_apply_mapping_reads_leniency_knots_like_leniency_apply() -> None:
+    # ai_service.types.Leniency.to_json(): piecewise linear through knots, flat beyond the ends.
+    leniency = {"version": "len-abc", "grader_version": "g", "pairs": 3, "knots": [[2, 3], [8, 9.5]]}
+    assert an.apply_mapping(leniency, 5) == pytest.approx(6.25)
+    assert an.apply_mapping(leniency, 0) == 3 and an.apply_mapping(leniency, 10) == 9.5
+    assert an.apply_mapping(leniency, 12) == 9.5  # clamped to 0-10 first
