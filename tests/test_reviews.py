@@ -170,6 +170,9 @@ def reviewed_pairs(pairs: list[tuple[float, float]]) -> Any:
 
 def test_refit_learns_the_teams_leniency_and_new_grades_use_it(settings: Any) -> None:
     settings.CALIBRATION_MIN_PAIRS = 4
+    # The project's own isotonic fit (the default is the grader's, which shrinks toward identity
+    # on few reviews).
+    settings.CALIBRATION_FIT = "interview_rt.interviews.analytics.isotonic_fit"
     user, _ = reviewed_pairs([(2, 4), (4, 6), (5, 7), (6, 8)])  # reviewers are 2 points kinder
     calibration = reviews.calibration_refit(actor=user)
     assert calibration.version == 1 and calibration.active and calibration.pair_count == 4
@@ -207,6 +210,7 @@ def test_refit_takes_any_fit_callable() -> None:
 
 def test_regrade_applies_a_new_calibration_and_keeps_history(settings: Any) -> None:
     settings.CALIBRATION_MIN_PAIRS = 3
+    settings.CALIBRATION_FIT = "interview_rt.interviews.analytics.isotonic_fit"
     user, session = reviewed_pairs([(2, 4), (4, 6), (6, 8)])
     before = AIInterviewResult.objects.get(session=session)
     assert before.overall_score == 4.0

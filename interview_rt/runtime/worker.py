@@ -21,7 +21,7 @@ from django.conf import settings
 
 from ai_service import ProviderError
 from ai_service.registry import question_provenance
-from ai_service.types import EvaluationRequest
+from ai_service.types import EvaluationRequest, GradedExample, Leniency
 from interview_rt.interviews import ai, selectors, services
 from interview_rt.interviews.events import EVALUATE, GENERATE
 
@@ -29,6 +29,18 @@ if TYPE_CHECKING:
     from . import Runtime
 
 log = logging.getLogger(__name__)
+
+
+def _leniency(mapping: dict[str, Any]) -> Leniency | None:
+    """The calibration as ai_service's Leniency, or None when it is another kind of mapping (the
+    project then applies it itself in evaluation_store)."""
+    if "knots" not in mapping:
+        return None
+    try:
+        return Leniency.from_json(mapping)
+    except Exception:
+        log.warning("calibration mapping is not a valid Leniency; the project applies it instead")
+        return None
 
 
 class AIWorker:
@@ -81,6 +93,13 @@ class AIWorker:
             reference_answer=job.reference_answer,
             key_points=job.key_points,
             competency=job.competency,
+            # The team's standard: reviewed answers of the same question, and its leniency when it
+            # was fitted as ai_service's Leniency (a provider applies it only for its own grader).
+            graded_examples=tuple(
+                GradedExample(answer=e.answer, score=e.score, note=e.note, id=str(e.review_id))
+                for e in job.graded_examples
+            ),
+            leniency=_leniency(job.calibration.mapping) if job.calibration else None,
         )
         try:
             evaluation = await ai.provider().evaluate(request)
@@ -93,7 +112,15 @@ class AIWorker:
             else:
                 await self.runtime.worker_db(services.evaluation_release)(response_id=response_id)
             return
-        await self.runtime.worker_db(services.evaluation_store)(response_id=response_id, evaluation=evaluation)
+        # Did the provider apply the team's leniency itself (its provenance names the version)?
+        calibration: Any = evaluation.provenance.details.get("calibration") or {}
+        applied = request.leniency is not None and bool(calibration.get("leniency_version"))
+        await self.runtime.worker_db(services.evaluation_store)(
+            response_id=response_id,
+            evaluation=evaluation,
+            graded_example_ids=[e.review_id for e in job.graded_examples],
+            calibration_applied=job.calibration.version if applied and job.calibration else None,
+        )
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))

@@ -162,7 +162,8 @@ GRADED_EXAMPLES_LIMIT = int(os.environ.get("GRADED_EXAMPLES_LIMIT", "50"))
 # Reviewed answers needed before a team calibration is fitted.
 CALIBRATION_MIN_PAIRS = int(os.environ.get("CALIBRATION_MIN_PAIRS", "20"))
 # The leniency fit (dotted path): (raw AI scores, human scores) -> mapping table or monotone function.
-CALIBRATION_FIT = os.environ.get("CALIBRATION_FIT", "interview_rt.interviews.analytics.isotonic_fit")
+# The grader's own leniency fit (ai_service.grading), so the embedded grader applies it itself.
+CALIBRATION_FIT = os.environ.get("CALIBRATION_FIT", "interview_rt.interviews.reviews.grading_leniency_fit")
 # Bootstrap resamples behind each confidence interval on the analytics page.
 ANALYTICS_BOOTSTRAP_RESAMPLES = int(os.environ.get("ANALYTICS_BOOTSTRAP_RESAMPLES", "1000"))
 

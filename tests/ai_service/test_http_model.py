@@ -44,6 +44,7 @@ def test_request_bodies_follow_the_seed_api() -> None:
         "difficulty": "medium",
         "reference_answer": STRONG.reference_answer,
         "key_points": list(STRONG.key_points),
+        "graded_examples": [],
     }
 
 
