@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from interview_rt.interviews import schemas, selectors, services
-from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
+from interview_rt.interviews.errors import CLOSE_SUPERSEDED, CLOSING, ErrorCode, InterviewError, LinkError
 from interview_rt.interviews.events import session_group
 from interview_rt.runtime import answer_db, candidate_db
 
@@ -93,6 +93,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         except InterviewError as exc:
             extra = {"field": exc.field} if exc.field else {}
             await self.send_json(error_frame(exc.code, exc.message, **extra, **client_id_of(text_data)))
+            if exc.code in CLOSING:  # revoked or expired: no later frame on this socket could succeed
+                await self.close(code=CLOSING[exc.code])
         except Exception:
             log.exception("unexpected error handling a frame in session %s", self.session_id)
             await self.send_json(error_frame(ErrorCode.INTERNAL_ERROR, "Something went wrong; please retry."))
@@ -115,7 +117,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
                 await self._deliver(logged)
 
     async def on_session_resume(self, frame: schemas.SessionResume) -> None:
-        await self._replay_from(frame.last_seq)
+        frames = await candidate_db(services.session_replay)(session_id=self.sid, after=frame.last_seq)
+        for logged in frames:
+            await self.send_json(logged)
+            self.last_sent = max(self.last_sent, logged["seq"])
 
     async def on_session_sync(self, frame: schemas.SessionSync) -> None:
         snapshot = await candidate_db(services.session_sync)(session_id=self.sid)
@@ -149,6 +154,17 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_frame(self, message: dict[str, Any]) -> None:
         await self._deliver(message["frame"])
+
+    async def session_close(self, message: dict[str, Any]) -> None:
+        """The session may no longer be used (its link was revoked): say why, then close."""
+        code = message["code"]
+        await self.send_json(
+            error_frame(
+                code,
+                "This interview link was revoked." if code == ErrorCode.LINK_REVOKED else "This interview is closed.",
+            )
+        )
+        await self.close(code=CLOSING.get(code, CLOSE_SUPERSEDED))
 
     async def session_takeover(self, message: dict[str, Any]) -> None:
         if message["channel"] != self.channel_name:

@@ -16,6 +16,7 @@ from . import state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
 from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession
+from .text import clean, clean_json
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
 Id = uuid.UUID | str
@@ -62,6 +63,7 @@ def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None
         evaluated=session.evaluated_count,
         feedback_mode=session.invitation.feedback_mode,
         expires_at=session.invitation.expires_at,
+        revoked=session.invitation.revoked,
     )
 
 
@@ -110,22 +112,25 @@ def store_evaluation(
         response.evaluation_status = EvaluationStatus.DONE
         response.score = score
         response.insufficient_evidence = evaluation.insufficient_evidence or score is None
-        response.feedback = evaluation.feedback
-        response.strengths = list(evaluation.strengths)
-        response.improvements = list(evaluation.improvements)
-        response.covered_key_points = [
-            {"point": m.point, "evidence": m.evidence, "similarity": round(float(m.similarity), 4)}
-            for m in evaluation.covered_key_points
-        ]
-        response.missed_key_points = list(evaluation.missed_key_points)
-        response.provider = p.provider
-        response.model_name = p.model_name
-        response.model_version = p.model_version
-        response.rubric_version = p.rubric_version
+        # A model's text is stored cleaned like a candidate's (text.py): PostgreSQL refuses NUL.
+        response.feedback = clean(evaluation.feedback)
+        response.strengths = clean_json(list(evaluation.strengths))
+        response.improvements = clean_json(list(evaluation.improvements))
+        response.covered_key_points = clean_json(
+            [
+                {"point": m.point, "evidence": m.evidence, "similarity": round(float(m.similarity), 4)}
+                for m in evaluation.covered_key_points
+            ]
+        )
+        response.missed_key_points = clean_json(list(evaluation.missed_key_points))
+        response.provider = clean(p.provider)[:50]
+        response.model_name = clean(p.model_name)[:100]
+        response.model_version = clean(p.model_version)[:100]
+        response.rubric_version = clean(p.rubric_version)[:100]
         response.evaluation_latency_ms = p.latency_ms
         response.fallback_used = p.fallback_used
-        response.error_kind = p.error_kind
-        response.evaluation_details = dict(p.details)
+        response.error_kind = clean(p.error_kind)[:50]
+        response.evaluation_details = clean_json(dict(p.details))
     else:
         response.evaluation_status = EvaluationStatus.FAILED
         response.insufficient_evidence = True

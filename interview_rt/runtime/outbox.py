@@ -31,6 +31,10 @@ def messages(emitted: Emitted) -> list[Message]:
         for session_id, frame in emitted.frames
     ]
     out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
+    out += [
+        ("group_send", session_group(session_id), {"type": "session.close", "code": code})
+        for session_id, code in emitted.closes
+    ]
     return out
 
 

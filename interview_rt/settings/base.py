@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/ leaves as JSON with a code, whatever produced it.
+    "interview_rt.interviews.api.http.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -134,6 +136,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "EXCEPTION_HANDLER": "interview_rt.interviews.api.errors.exception_handler",
+    # No NaN/Infinity, and deep nesting is invalid_json rather than a RecursionError (a 500).
+    "DEFAULT_PARSER_CLASSES": ["interview_rt.interviews.api.http.StrictJSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -19,7 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from interview_rt.runtime import answer_db, candidate_db
 
-from .. import rows, schemas, selectors, services
+from .. import links, rows, schemas, selectors, services
 from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode, Status
 from ..errors import ErrorCode, InterviewError
 from ..events import session_group
@@ -118,7 +118,9 @@ async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
 async def _start(body: schemas.StartRequest | schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
     await candidate_db(services.session_start)(session_id=session_id)
     view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
-    return view or await candidate_db(_session_view)(session_id)
+    view = view or await candidate_db(_session_view)(session_id)
+    # The credential for the session's later actions: the session id alone is not one.
+    return {**view, "session_key": links.session_key(session_id)}
 
 
 @csrf_exempt
@@ -170,6 +172,7 @@ async def _action_response(body: schemas.RunInterviewRequest, session_id: str) -
 
 
 async def _action_question(body: schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
+    await candidate_db(services.session_check)(session_id=session_id)
     view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
     return view or await candidate_db(_session_view)(session_id)
 
@@ -210,12 +213,16 @@ async def run_interview_view(request: HttpRequest) -> JsonResponse:
         envelope = schemas.validate(schemas.RunInterviewRequest, {**data, "data": None})
         if await candidate_db(selectors.session_get)(session_id=envelope.session_id) is None:
             raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
+        await candidate_db(services.session_authorize)(
+            session_id=envelope.session_id, session_key=envelope.session_key, token=envelope.token
+        )
         body = schemas.validate(schemas.RunInterviewRequest, data)
         return await ACTIONS[body.action](body, body.session_id)
 
     return await _respond(handle, request)
 
 
+@csrf_exempt  # GET only: a POST gets the JSON 405, not an HTML CSRF page
 @allow("GET")
 async def access_view(request: HttpRequest, token: str) -> JsonResponse:
     """GET /api/interviews/access/<token>/: opening a link creates (once) and returns the session."""
@@ -228,6 +235,7 @@ async def access_view(request: HttpRequest, token: str) -> JsonResponse:
         s = selectors.session_snapshot(session_id=session.id)["session"]
         return {
             "session_id": s["id"],
+            "session_key": links.session_key(s["id"]),
             "status": s["status"],
             "interview": {
                 "job_title": s["job_title"],
