@@ -53,9 +53,16 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         self.group = session_group(self.session_id)
         # Frames committed from here on reach this socket by the group; anything older is in
         # the snapshot or the replay, and _deliver skips what this socket already sent.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        # A newer socket for the same session takes over; the older one is closed.
-        await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            # A newer socket for the same session takes over; the older one is closed.
+            await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
+        except Exception as exc:
+            # The channel layer is down (Redis restarting): without it this socket would get no
+            # pushes. 1011 tells the client to reconnect with last_seq after a short delay.
+            log.warning("channel layer unavailable on connect: %s: %s", type(exc).__name__, exc)
+            await self.close(code=1011)
+            return
         if bad_query is not None:
             # The socket stays usable: the client gets the snapshot and can resume explicitly.
             await self.send_json(error_frame(bad_query.code, bad_query.message, field="last_seq"))
@@ -72,7 +79,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:
+            pass  # the channel layer is down; the membership expires with the group
         if not self.superseded and code != CLOSE_SUPERSEDED:
             try:
                 await candidate_db(services.session_leave)(session_id=self.session_id)

@@ -7,15 +7,18 @@ a result; so services and selectors never import each other.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
 
 from ai_service.types import Evaluation
 
 from . import state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
-from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession
+from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, WorkerBeat
 from .text import clean, clean_json
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
@@ -29,6 +32,15 @@ def parse_uuid(value: object, name: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except (TypeError, ValueError):
         raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be a UUID", field=name) from None
+
+
+def lease_free(at: str, by: str, now: datetime) -> Q:
+    """Rows whose lease (`at`: when taken, `by`: the owner) may be taken: never taken, older than
+    AI_JOB_LEASE_SECONDS (a live worker stuck on one job), or held by a worker that stopped
+    beating (a dead process: taken over within seconds, not after the whole lease)."""
+    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
+    alive = WorkerBeat.objects.filter(beat_at__gte=now - timedelta(seconds=settings.AI_WORKER_DEAD_AFTER_SECONDS))
+    return Q(**{f"{at}__isnull": True}) | Q(**{f"{at}__lt": stale}) | ~Q(**{f"{by}__in": alive.values("id")})
 
 
 def locked(session_id: object) -> AIInterviewSession:

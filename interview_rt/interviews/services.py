@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from ai_service.types import Evaluation, GeneratedQuestion, InterviewContext
@@ -47,6 +47,7 @@ from .models import (
     InterviewInvitation,
     Job,
     SessionFrame,
+    WorkerBeat,
 )
 from .rows import Id, locked, parse_uuid, state_of
 from .text import clean, clean_json
@@ -412,16 +413,15 @@ def answer_submit(
 # --- background work: questions ----------------------------------------------------------------
 
 
-def generation_claim(*, session_id: Id) -> InterviewContext | None:
+def generation_claim(*, session_id: Id, owner: str = "") -> InterviewContext | None:
     """Take the lease on a session's question generation and return what the provider needs;
     None when the questions exist, the session is over, or a live worker holds the lease."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
     claimed = (
         AIInterviewSession.objects.filter(pk=session_id, questions_ready=False)
         .exclude(status__in=(state.Status.COMPLETED, state.Status.EXPIRED))
-        .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
-        .update(generation_claimed_at=now)
+        .filter(rows.lease_free("generation_claimed_at", "generation_claimed_by", now))
+        .update(generation_claimed_at=now, generation_claimed_by=owner)
     )
     if not claimed:
         return None
@@ -476,6 +476,19 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
     return out
 
 
+def worker_beat(*, worker_id: str) -> None:
+    """A worker is alive (its leases hold); rows of workers gone for an hour are dropped."""
+    now = timezone.now()
+    WorkerBeat.objects.update_or_create(id=worker_id, defaults={"beat_at": now})
+    if now.second == 0:  # about once a minute per worker: enough to keep the table small
+        WorkerBeat.objects.filter(beat_at__lt=now - timedelta(hours=1)).delete()
+
+
+def worker_gone(*, worker_id: str) -> None:
+    """A worker stopped cleanly: its leases (if any are left) may be taken at once."""
+    WorkerBeat.objects.filter(id=worker_id).delete()
+
+
 def generation_failed(*, session_id: Id, error: str) -> None:
     """Record the failure and give the lease back so the next sweep retries."""
     AIInterviewSession.objects.filter(pk=session_id).update(generation_error=error[:200], generation_claimed_at=None)
@@ -501,14 +514,13 @@ class EvaluationJob:
         return self.attempts >= MAX_EVALUATION_ATTEMPTS
 
 
-def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
+def evaluation_claim(*, response_id: Id, owner: str = "") -> EvaluationJob | None:
     """Take the lease on a pending evaluation; None if done or leased by a live worker."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
     claimed = (
         AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+        .filter(rows.lease_free("claimed_at", "claimed_by", now))
+        .update(claimed_at=now, claimed_by=owner, attempts=F("attempts") + 1)
     )
     if not claimed:
         return None

@@ -45,8 +45,8 @@ async def send(message: Message) -> None:
     method, target, body = message
     try:
         await getattr(layer, method)(target, body)
-    except Exception:
-        log.exception("%s to %s failed", method, target)
+    except Exception as exc:  # the log has the frame; a socket catches up from it
+        log.warning("%s to %s failed: %s: %s", method, target, type(exc).__name__, exc)
 
 
 class Outbox:

@@ -226,9 +226,16 @@ AI_WORKER_INPROCESS = env_bool("AI_WORKER_INPROCESS", not REDIS_URL)
 AI_WORKER_CHANNEL = "ai-worker"
 # Load the grading model when the process starts (off in tests: each test loads it on use).
 AI_WARM_UP = env_bool("AI_WARM_UP", True)
-# Seconds an evaluation may stay claimed before another worker takes it over (crash recovery).
+# Seconds an evaluation may stay claimed by a live worker before another takes it over (a job
+# stuck in a live process). A dead process's leases go sooner: each worker writes a heartbeat every
+# AI_WORKER_HEARTBEAT_SECONDS, and one silent for AI_WORKER_DEAD_AFTER_SECONDS is dead, its leases
+# free. With the sweep every AI_WORKER_SWEEP_SECONDS a crashed worker's jobs restart within ~4 s.
 AI_JOB_LEASE_SECONDS = int(os.environ.get("AI_JOB_LEASE_SECONDS", "60"))
-AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "5"))
+AI_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("AI_WORKER_HEARTBEAT_SECONDS", "1"))
+AI_WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("AI_WORKER_DEAD_AFTER_SECONDS", "3"))
+AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "1"))
+# Longest pause between retries while the channel layer or the database is down.
+AI_WORKER_MAX_BACKOFF_SECONDS = float(os.environ.get("AI_WORKER_MAX_BACKOFF_SECONDS", "5"))
 # Jobs the worker runs at once (each mostly waits on a provider; providers have their own limit).
 AI_WORKER_CONCURRENCY = int(os.environ.get("AI_WORKER_CONCURRENCY", "256"))
 # Threads for the worker's database calls, apart from the one that serves candidate sockets, so

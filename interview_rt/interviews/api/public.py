@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,8 @@ from ..errors import ErrorCode, InterviewError
 from ..events import session_group
 from ..models import AIInterviewResponse
 from .errors import error_response
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = MAX_FRAME_BYTES
 View = Callable[..., Any]  # an async view; Django types views as sync
@@ -58,31 +61,42 @@ def _body(request: HttpRequest) -> Any:
 
 
 async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
-    """Re-check `ready()` (a sync DB read) whenever the session logs a frame, until it is truthy."""
+    """Re-check `ready()` (a sync DB read) whenever the session logs a frame, until it is truthy.
+    With the channel layer down (Redis restarting) it polls the database instead."""
     value = await candidate_db(ready)()
     if value or timeout <= 0:
         return value
     layer = get_channel_layer()
-    channel = await layer.new_channel() if layer else None
     group = session_group(session_id)
-    if layer and channel:
-        await layer.group_add(group, channel)
+    channel = None
+    if layer is not None:
+        try:
+            channel = await layer.new_channel()
+            await layer.group_add(group, channel)
+        except Exception:
+            log.warning("channel layer unavailable; polling session %s", session_id)
+            channel = None
     deadline = time.monotonic() + timeout
     try:
         while not value and time.monotonic() < deadline:
             remaining = max(0.0, deadline - time.monotonic())
-            if layer and channel:
+            if layer is not None and channel is not None:
                 try:
                     async with asyncio.timeout(min(0.5, remaining)):
                         await layer.receive(channel)
                 except TimeoutError:
                     pass
+                except Exception:
+                    channel = None  # the layer went down meanwhile: poll
             else:
                 await asyncio.sleep(min(0.2, remaining))
             value = await candidate_db(ready)()
     finally:
-        if layer and channel:
-            await layer.group_discard(group, channel)
+        if layer is not None and channel is not None:
+            try:
+                await layer.group_discard(group, channel)
+            except Exception:
+                pass  # the membership expires with the group
     return value
 
 
