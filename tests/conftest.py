@@ -32,7 +32,12 @@ async def server_runtime(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """What the ASGI server does for a process, per test loop: start the runtime (publish step,
     in-process worker) for async tests, and stop it, bounded, afterwards."""
     if inspect.iscoroutinefunction(getattr(request.node, "function", None)):
-        await runtime.start()
+        # The in-process worker only where the test may use the database (not e2e tests, whose
+        # servers run in their own processes).
+        uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+            {"db", "transactional_db"} & set(request.fixturenames)
+        )
+        await runtime.start(inprocess_worker=None if uses_db else False)
     yield
     await runtime.stop(timeout=5)
     ai.reset()

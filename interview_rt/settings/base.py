@@ -199,7 +199,9 @@ def ai_model_tuning() -> dict[str, Any]:
 
 def build_ai_providers(kind: str) -> dict[str, dict[str, Any]]:
     """AI_PROVIDERS from the seed's env vars: `default` is the chosen kind, embedded its fallback."""
-    embedded = {"BACKEND": PROVIDER_BACKENDS["embedded"], "OPTIONS": {}}
+    # AI_EMBEDDED_GRADER=lexical: grade without the sentence-embedding model (small hosts, tests).
+    grader = os.environ.get("AI_EMBEDDED_GRADER", "")
+    embedded = {"BACKEND": PROVIDER_BACKENDS["embedded"], "OPTIONS": {"grader": grader} if grader else {}}
     if kind == "embedded":
         return {"default": embedded, "embedded": embedded}
     return {
