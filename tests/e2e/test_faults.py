@@ -290,7 +290,7 @@ def check(stack: Stack, candidates: list[Candidate], recovered_at: float) -> dic
     return outcome
 
 
-async def interviews(stack: Stack, servers: list[Server]) -> tuple[list[Candidate], asyncio.Task[Any]]:
+async def interviews(stack: Stack, servers: list[Server]) -> tuple[list[Candidate], asyncio.Future[Any]]:
     tokens = stack.invitations(CANDIDATES)
     candidates = [Candidate(token, f"c{i}") for i, token in enumerate(tokens)]
     deadline = time.monotonic() + 150
