@@ -15,9 +15,18 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from interview_rt.interviews import schemas, selectors, services
-from interview_rt.interviews.errors import CLOSE_SUPERSEDED, CLOSING, ErrorCode, InterviewError, LinkError
+from interview_rt.interviews.errors import (
+    CLOSE_RATE_LIMITED,
+    CLOSE_SUPERSEDED,
+    CLOSING,
+    ErrorCode,
+    InterviewError,
+    LinkError,
+    RateLimited,
+)
 from interview_rt.interviews.events import session_group
 from interview_rt.runtime import answer_db, candidate_db
+from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
 
 from .protocol import client_id_of, error_frame, parse
 
@@ -29,6 +38,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     last_sent: int = 0
     # Set when a newer socket took this session over: leaving then is not the candidate leaving.
     superseded: bool = False
+    frames: TokenBucket | None = None
 
     @property
     def sid(self) -> str:
@@ -42,6 +52,14 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # on an accepted socket.
         await self.accept()
         token = self.scope["url_route"]["kwargs"]["token"]
+        wait = await self._connect_limited(token)
+        if wait is not None:
+            limited = RateLimited(wait, "Too many connects; reconnect after retry_after seconds.")
+            await self.send_json(error_frame(limited.code, limited.message, retry_after=limited.retry_after))
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        if limiter.enabled:
+            self.frames = TokenBucket(rule("socket_frame"))
         last_seq, bad_query = _last_seq(self.scope)
         try:
             connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
@@ -76,6 +94,12 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # A frame committed between the snapshot and group_add would be missed: catch up once.
         await self._replay_from(self.last_sent)
 
+    async def _connect_limited(self, token: str) -> float | None:
+        """Seconds to wait if this address or this token connects too often, else None."""
+        client = self.scope.get("client") or ("unknown", 0)
+        wait = await limiter.ahit("socket_connect_ip", str(client[0]))
+        return wait if wait is not None else await limiter.ahit("socket_connect_token", token)
+
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
             return
@@ -93,6 +117,12 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self.session_id is None:
+            return
+        wait = self.frames.take() if self.frames is not None else None
+        if wait is not None:  # the frame is dropped unread; the client may send it again later
+            limited = RateLimited(wait, "Too many frames; send again after retry_after seconds.")
+            extra = client_id_of(text_data) if text_data is not None else {}
+            await self.send_json(error_frame(limited.code, limited.message, retry_after=limited.retry_after, **extra))
             return
         if text_data is None:
             await self.send_json(error_frame(ErrorCode.BINARY_NOT_SUPPORTED, "Only JSON text frames are accepted."))

@@ -212,6 +212,7 @@ class ErrorFrame(_Out):
     message: str
     field: str | None = None
     client_id: str | None = Field(default=None, description="echoes a refused answer's client_id")
+    retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
 
 
 class Pong(_Out):
@@ -305,6 +306,7 @@ class ErrorBody(_Out):
     code: ErrorCode
     message: str
     field: str | None = None
+    retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
 
 
 # --- validation --------------------------------------------------------------------------------

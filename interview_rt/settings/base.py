@@ -46,6 +46,7 @@ MIDDLEWARE = [
     # Outermost: every error under /api/ leaves as JSON with a code, whatever produced it.
     "interview_rt.interviews.api.http.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
+    "interview_rt.interviews.api.http.rate_limits",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -131,8 +132,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Basic auth with its password checks rate-limited per address. First, so a request
+        # without credentials is a 401 with WWW-Authenticate (DRF answers 403 when the first
+        # class names no challenge), as the table of codes says.
+        "interview_rt.interviews.api.http.ThrottledBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "EXCEPTION_HANDLER": "interview_rt.interviews.api.errors.exception_handler",
@@ -247,6 +251,25 @@ CANDIDATE_DB_THREADS = int(os.environ.get("CANDIDATE_DB_THREADS", "4"))  # ignor
 AI_WORKER_DB_THREADS = int(
     os.environ.get("AI_WORKER_DB_THREADS", "1" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "4")
 )
+
+# --- Rate limits (interview_rt/runtime/ratelimit.py; docs/protocol.md#rate-limits) --------------
+# "burst/per_second" token buckets; shared through Redis when REDIS_URL is set.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+RATE_LIMIT_PREFIX = os.environ.get("RATE_LIMIT_PREFIX", "interview_rt:rl")
+RATE_LIMITS = {
+    name: os.environ.get(f"RATE_LIMIT_{name.upper()}", default)
+    for name, default in {
+        # A candidate answers every few minutes and pings every few seconds at most.
+        "socket_frame": "30/5",
+        # Reconnects back off from 1 s; a reloaded tab is a handful.
+        "socket_connect_token": "10/0.5",
+        "socket_connect_ip": "60/2",
+        # The candidate REST endpoints, per client address.
+        "public_ip": "60/2",
+        # Staff password checks (each a deliberately slow hash), per client address.
+        "login_ip": "10/0.2",
+    }.items()
+}
 
 LOGGING = {
     "version": 1,

@@ -1,7 +1,12 @@
-"""What makes every /api/ answer JSON with a code: DRF's JSON parser made strict like the public
-views' (no NaN/Infinity; deep nesting is `invalid_json`, not a RecursionError and a 500), and a
-middleware that turns any non-JSON error page under /api/ (Django's HTML 404 or CSRF 403 with
-DEBUG on, a server error page) into the JSON error body with the code its status means."""
+"""HTTP plumbing of the API.
+
+- Every /api/ answer is JSON with a code: DRF's JSON parser made strict like the public views'
+  (no NaN/Infinity; deep nesting is `invalid_json`, not a RecursionError and a 500), and a
+  middleware that turns any non-JSON error page under /api/ (Django's HTML 404 or CSRF 403 with
+  DEBUG on, a server error page) into the JSON error body with the code its status means.
+- Rate limits on HTTP: the public candidate endpoints and the admin login per client address
+  (middleware), and Basic-auth password checks per address (the authentication class).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,14 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
-from rest_framework.exceptions import ParseError
+from rest_framework.authentication import BasicAuthentication
+from rest_framework.exceptions import ParseError, Throttled
 from rest_framework.parsers import JSONParser
 
+from interview_rt.runtime.ratelimit import limiter
+
 from .. import schemas
-from ..errors import ErrorCode, InterviewError
+from ..errors import ErrorCode, InterviewError, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +84,64 @@ def api_json_errors(get_response: Callable[[HttpRequest], Any]) -> Callable[[Htt
 
 api_json_errors.sync_capable = True  # type: ignore[attr-defined]
 api_json_errors.async_capable = True  # type: ignore[attr-defined]
+
+
+# --- rate limits -----------------------------------------------------------------------------------
+
+PUBLIC_PATHS = ("/api/interviews/access/", "/api/ai-interview/start/", "/api/ai-interview/run-interview/")
+ADMIN_LOGIN = "/admin/login/"
+
+
+def _rule_for(request: HttpRequest) -> str | None:
+    if request.path.startswith(PUBLIC_PATHS):
+        return "public_ip"
+    if request.path == ADMIN_LOGIN and request.method == "POST":
+        return "login_ip"
+    return None
+
+
+def address(request: Any) -> str:
+    # daphne --proxy-headers puts the client's address (X-Forwarded-For) in REMOTE_ADDR.
+    return str(request.META.get("REMOTE_ADDR") or "unknown")
+
+
+def limited_response(wait: float) -> JsonResponse:
+    refused = RateLimited(wait)
+    response = JsonResponse(refused.as_dict(), status=refused.status)
+    response["Retry-After"] = str(refused.retry_after)
+    return response
+
+
+def rate_limits(get_response: Callable[[HttpRequest], Any]) -> Callable[[HttpRequest], Any]:
+    """Middleware (sync and async): per-address buckets for the public endpoints and admin login."""
+    if iscoroutinefunction(get_response):
+        get_async = get_response
+
+        async def middleware_async(request: HttpRequest) -> HttpResponseBase:
+            name = _rule_for(request)
+            wait = await limiter.ahit(name, address(request)) if name else None
+            return limited_response(wait) if wait is not None else await get_async(request)
+
+        markcoroutinefunction(middleware_async)
+        return middleware_async
+
+    def middleware(request: HttpRequest) -> HttpResponseBase:
+        name = _rule_for(request)
+        wait = limiter.hit(name, address(request)) if name else None
+        return limited_response(wait) if wait is not None else get_response(request)
+
+    return middleware
+
+
+rate_limits.sync_capable = True  # type: ignore[attr-defined]
+rate_limits.async_capable = True  # type: ignore[attr-defined]
+
+
+class ThrottledBasicAuthentication(BasicAuthentication):
+    """Basic auth whose password checks (a slow hash each, on purpose) are limited per address."""
+
+    def authenticate_credentials(self, userid: str, password: str, request: Any = None) -> Any:
+        wait = limiter.hit("login_ip", address(request)) if request is not None else None
+        if wait is not None:
+            raise Throttled(wait=wait)
+        return super().authenticate_credentials(userid, password, request)
