@@ -149,6 +149,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     # 3.1: its schemas are JSON Schema, which the pydantic-declared candidate bodies are.
     "OAS_VERSION": "3.1.0",
+    # The schema lists every staff endpoint: staff only, unless API_SCHEMA_PUBLIC=1.
+    "SERVE_PERMISSIONS": (
+        ["rest_framework.permissions.AllowAny"]
+        if env_bool("API_SCHEMA_PUBLIC", False)
+        else ["rest_framework.permissions.IsAdminUser"]
+    ),
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "interview_rt.interviews.api.openapi.add_public_endpoints",

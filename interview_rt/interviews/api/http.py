@@ -16,6 +16,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from drf_spectacular.authentication import BasicScheme
 from rest_framework.authentication import BasicAuthentication
 from rest_framework.exceptions import ParseError, Throttled
 from rest_framework.parsers import JSONParser
@@ -145,3 +146,9 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         if wait is not None:
             raise Throttled(wait=wait)
         return super().authenticate_credentials(userid, password, request)
+
+
+class ThrottledBasicScheme(BasicScheme):
+    """The OpenAPI security scheme of ThrottledBasicAuthentication: plain HTTP Basic."""
+
+    target_class = ThrottledBasicAuthentication
