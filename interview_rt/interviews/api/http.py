@@ -151,4 +151,4 @@ class ThrottledBasicAuthentication(BasicAuthentication):
 class ThrottledBasicScheme(BasicScheme):
     """The OpenAPI security scheme of ThrottledBasicAuthentication: plain HTTP Basic."""
 
-    target_class = ThrottledBasicAuthentication
+    target_class = "interview_rt.interviews.api.http.ThrottledBasicAuthentication"
