@@ -15,9 +15,18 @@ from urllib.parse import parse_qs
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from interview_rt.interviews import schemas, selectors, services
-from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
+from interview_rt.interviews.errors import (
+    CLOSE_RATE_LIMITED,
+    CLOSE_SUPERSEDED,
+    CLOSING,
+    ErrorCode,
+    InterviewError,
+    LinkError,
+    RateLimited,
+)
 from interview_rt.interviews.events import session_group
 from interview_rt.runtime import answer_db, candidate_db
+from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
 
 from .protocol import client_id_of, error_frame, parse
 
@@ -29,6 +38,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     last_sent: int = 0
     # Set when a newer socket took this session over: leaving then is not the candidate leaving.
     superseded: bool = False
+    frames: TokenBucket | None = None
 
     @property
     def sid(self) -> str:
@@ -42,6 +52,14 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # on an accepted socket.
         await self.accept()
         token = self.scope["url_route"]["kwargs"]["token"]
+        wait = await self._connect_limited(token)
+        if wait is not None:
+            limited = RateLimited(wait, "Too many connects; reconnect after retry_after seconds.")
+            await self.send_json(error_frame(limited.code, limited.message, retry_after=limited.retry_after))
+            await self.close(code=CLOSE_RATE_LIMITED)
+            return
+        if limiter.enabled:
+            self.frames = TokenBucket(rule("socket_frame"))
         last_seq, bad_query = _last_seq(self.scope)
         try:
             connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
@@ -53,9 +71,16 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         self.group = session_group(self.session_id)
         # Frames committed from here on reach this socket by the group; anything older is in
         # the snapshot or the replay, and _deliver skips what this socket already sent.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        # A newer socket for the same session takes over; the older one is closed.
-        await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
+        try:
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            # A newer socket for the same session takes over; the older one is closed.
+            await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
+        except Exception as exc:
+            # The channel layer is down (Redis restarting): without it this socket would get no
+            # pushes. 1011 tells the client to reconnect with last_seq after a short delay.
+            log.warning("channel layer unavailable on connect: %s: %s", type(exc).__name__, exc)
+            await self.close(code=1011)
+            return
         if bad_query is not None:
             # The socket stays usable: the client gets the snapshot and can resume explicitly.
             await self.send_json(error_frame(bad_query.code, bad_query.message, field="last_seq"))
@@ -69,10 +94,19 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # A frame committed between the snapshot and group_add would be missed: catch up once.
         await self._replay_from(self.last_sent)
 
+    async def _connect_limited(self, token: str) -> float | None:
+        """Seconds to wait if this address or this token connects too often, else None."""
+        client = self.scope.get("client") or ("unknown", 0)
+        wait = await limiter.ahit("socket_connect_ip", str(client[0]))
+        return wait if wait is not None else await limiter.ahit("socket_connect_token", token)
+
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:
+            pass  # the channel layer is down; the membership expires with the group
         if not self.superseded and code != CLOSE_SUPERSEDED:
             try:
                 await candidate_db(services.session_leave)(session_id=self.session_id)
@@ -84,6 +118,12 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         if self.session_id is None:
             return
+        wait = self.frames.take() if self.frames is not None else None
+        if wait is not None:  # the frame is dropped unread; the client may send it again later
+            limited = RateLimited(wait, "Too many frames; send again after retry_after seconds.")
+            extra = client_id_of(text_data) if text_data is not None else {}
+            await self.send_json(error_frame(limited.code, limited.message, retry_after=limited.retry_after, **extra))
+            return
         if text_data is None:
             await self.send_json(error_frame(ErrorCode.BINARY_NOT_SUPPORTED, "Only JSON text frames are accepted."))
             return
@@ -93,6 +133,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         except InterviewError as exc:
             extra = {"field": exc.field} if exc.field else {}
             await self.send_json(error_frame(exc.code, exc.message, **extra, **client_id_of(text_data)))
+            if exc.code in CLOSING:  # revoked or expired: no later frame on this socket could succeed
+                await self.close(code=CLOSING[exc.code])
         except Exception:
             log.exception("unexpected error handling a frame in session %s", self.session_id)
             await self.send_json(error_frame(ErrorCode.INTERNAL_ERROR, "Something went wrong; please retry."))
@@ -115,7 +157,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
                 await self._deliver(logged)
 
     async def on_session_resume(self, frame: schemas.SessionResume) -> None:
-        await self._replay_from(frame.last_seq)
+        frames = await candidate_db(services.session_replay)(session_id=self.sid, after=frame.last_seq)
+        for logged in frames:
+            await self.send_json(logged)
+            self.last_sent = max(self.last_sent, logged["seq"])
 
     async def on_session_sync(self, frame: schemas.SessionSync) -> None:
         snapshot = await candidate_db(services.session_sync)(session_id=self.sid)
@@ -149,6 +194,17 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def session_frame(self, message: dict[str, Any]) -> None:
         await self._deliver(message["frame"])
+
+    async def session_close(self, message: dict[str, Any]) -> None:
+        """The session may no longer be used (its link was revoked): say why, then close."""
+        code = message["code"]
+        await self.send_json(
+            error_frame(
+                code,
+                "This interview link was revoked." if code == ErrorCode.LINK_REVOKED else "This interview is closed.",
+            )
+        )
+        await self.close(code=CLOSING.get(code, CLOSE_SUPERSEDED))
 
     async def session_takeover(self, message: dict[str, Any]) -> None:
         if message["channel"] != self.channel_name:

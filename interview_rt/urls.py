@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from interview_rt.interviews import pages, staff_pages
@@ -29,6 +29,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("interview_rt.interviews.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Any other /api/ path: the JSON 404 (with DEBUG on Django would answer its HTML page, and
+    # APPEND_SLASH would redirect or fail a POST).
+    re_path(r"^api/", not_found),
     path("healthz", public.health_view, name="health"),
     path("interview/<str:token>", pages.candidate_page, name="candidate-page"),
     path("interview/<str:token>/", pages.candidate_page),

@@ -31,11 +31,13 @@ def fresh_channel_layer() -> Iterator[None]:
 async def server_runtime(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     """What the ASGI server does for a process, per test loop: start the runtime (publish step,
     in-process worker) for async tests, and stop it, bounded, afterwards."""
-    uses_db = request.node.get_closest_marker("django_db") is not None or any(
-        name in request.fixturenames for name in ("db", "transactional_db")
-    )
-    if uses_db and inspect.iscoroutinefunction(getattr(request.node, "function", None)):
-        await runtime.start()
+    if inspect.iscoroutinefunction(getattr(request.node, "function", None)):
+        # The in-process worker only where the test may use the database (not e2e tests, whose
+        # servers run in their own processes).
+        uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+            {"db", "transactional_db"} & set(request.fixturenames)
+        )
+        await runtime.start(inprocess_worker=None if uses_db else False)
     yield
     await runtime.stop(timeout=5)
     ai.reset()

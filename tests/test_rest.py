@@ -17,6 +17,8 @@ from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
+from interview_rt import runtime
+from interview_rt.interviews import links, services
 from interview_rt.interviews.models import (
     AIInterviewQuestion,
     AIInterviewResponse,
@@ -57,6 +59,9 @@ async def post(client: AsyncClient, url: str, body: Any, *, status: int = 200) -
 
 
 async def run(client: AsyncClient, action: str, session_id: str, *, status: int = 200, **extra: Any) -> dict[str, Any]:
+    """A run-interview action with the candidate's credential (the session key start returns)."""
+    if "token" not in extra:
+        extra.setdefault("session_key", links.session_key(session_id))
     return await post(client, RUN, {"action": action, "session_id": session_id, **extra}, status=status)
 
 
@@ -606,3 +611,120 @@ async def test_rest_retry_of_a_socket_answer_is_question_not_current(
     assert_error(body, "question_not_current")
     assert await AIInterviewResponse.objects.filter(session_id=session_id).acount() == 1
     await c.close()
+
+
+# --- the candidate's credential, revocation ----------------------------------------------------------
+
+
+async def test_run_interview_needs_the_candidates_credential(client: AsyncClient, amake_invitation: Any) -> None:
+    token, session_id, _ = await started(client, amake_invitation)
+    other_token, other_id, _ = await started(client, amake_invitation)
+    body = {"action": "question", "session_id": session_id}
+    assert_error(await post(client, RUN, body, status=401), "not_authenticated", "session_key")
+    wrong = {**body, "session_key": links.session_key(other_id)}
+    assert_error(await post(client, RUN, wrong, status=403), "permission_denied", "session_key")
+    assert_error(await post(client, RUN, {**body, "token": other_token}, status=403), "permission_denied", "token")
+    assert (await post(client, RUN, {**body, "token": token}))["session_id"] == session_id
+    # The key start returned works; the access endpoint hands out the same one.
+    access = (await client.get(ACCESS.format(token=token))).json()
+    assert (await post(client, RUN, {**body, "session_key": access["session_key"]}))["session_id"] == session_id
+
+
+async def test_start_returns_the_session_key(client: AsyncClient, amake_invitation: Any) -> None:
+    _, token = await amake_invitation(question_count=1)
+    body = await post(client, START, {"token": token})
+    assert body["session_key"] == links.session_key(body["session_id"])
+
+
+async def test_a_revoked_link_refuses_every_rest_action(client: AsyncClient, amake_invitation: Any) -> None:
+    token, session_id, question = await started(client, amake_invitation)
+    invitation = await InterviewInvitation.objects.aget(session__id=session_id)
+    await runtime.candidate_db(services.invitation_revoke)(invitation_id=invitation.id)
+    for action in ("start", "question", "complete"):
+        assert_error(await run(client, action, session_id, status=403), "link_revoked")
+    assert_error(await respond(client, session_id, question["id"], status=403), "link_revoked")
+    assert_error(await post(client, START, {"token": token}, status=403), "link_revoked")
+    assert await AIInterviewResponse.objects.acount() == 0
+
+
+async def test_staff_revoke_endpoint(client: AsyncClient, amake_invitation: Any) -> None:
+    invitation, token = await amake_invitation()
+    url = f"/api/ai-interview/invitations/{invitation.id}/revoke/"
+    assert (await client.post(url)).status_code in (401, 403)
+    staff = await staff_client()
+    response = await staff.post(url)
+    assert response.status_code == 200, response.content
+    assert response.json()["revoked"] is True
+    assert_error((await client.get(ACCESS.format(token=token))).json(), "link_revoked")
+    missing = await staff.post(f"/api/ai-interview/invitations/{uuid.uuid4()}/revoke/")
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+# --- text no database can store -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [("half an emoji \ud83d here", "half an emoji \ufffd here"), ("nul\x00byte", "nulbyte"), ("\udfff\x00", "\ufffd")],
+)
+async def test_unstorable_characters_are_cleaned_not_refused(
+    client: AsyncClient, amake_invitation: Any, sent: str, stored: str
+) -> None:
+    _, session_id, question = await started(client, amake_invitation)
+    # json.dumps escapes them ("\ud83d", "\u0000"): valid JSON text a client may send.
+    body = await respond(client, session_id, question["id"], sent + " " + GOOD_ANSWER)
+    assert body["accepted"]["question_id"] == question["id"]
+    response = await AIInterviewResponse.objects.aget(session_id=session_id)
+    assert response.response_text == stored + " " + GOOD_ANSWER
+
+
+# --- every /api/ answer is JSON with a code ---------------------------------------------------------
+
+
+async def test_unknown_api_path_is_json_404_even_with_debug(client: AsyncClient, settings: Any) -> None:
+    settings.DEBUG = True
+    for url in ["/api/nope/", "/api/ai-interview/start", "/api/interviews/access/", "/api/x/y/z"]:
+        response = await client.get(url)
+        assert response.status_code == 404, url
+        assert response["Content-Type"].startswith("application/json"), url
+        assert_error(response.json(), "not_found")
+
+
+async def test_post_to_access_with_csrf_checks_is_json_405(amake_invitation: Any) -> None:
+    _, token = await amake_invitation()
+    strict = AsyncClient(enforce_csrf_checks=True)
+    response = await strict.post(ACCESS.format(token=token), data="{}", content_type="application/json")
+    assert response.status_code == 405
+    assert_error(response.json(), "method_not_allowed")
+    assert await AIInterviewSession.objects.acount() == 0
+
+
+async def test_staff_post_without_csrf_token_is_json(client: AsyncClient, amake_invitation: Any) -> None:
+    user = await get_user_model().objects.acreate_superuser(username="csrf", email="c@example.com", password="x")
+    strict = AsyncClient(enforce_csrf_checks=True)
+    await strict.aforce_login(user)
+    session_id = await finished(client, amake_invitation)
+    response = await strict.post(REVIEW.format(id=session_id), data="{}", content_type="application/json")
+    assert response.status_code == 403
+    assert_error(response.json(), "permission_denied")
+
+
+async def test_deeply_nested_json_on_the_review_endpoint_is_invalid_json(
+    client: AsyncClient, amake_invitation: Any
+) -> None:
+    session_id = await finished(client, amake_invitation)
+    staff = await staff_client()
+    deep = "[" * 30_000 + "]" * 30_000
+    for body in (deep, '{"human_score": NaN, "final_decision": "hire"}'):
+        response = await staff.post(REVIEW.format(id=session_id), data=body, content_type="application/json")
+        assert response.status_code == 400, response.content[:200]
+        assert_error(response.json(), "invalid_json")
+
+
+async def test_staff_filter_with_an_unknown_status_is_invalid_field(client: AsyncClient) -> None:
+    staff = await staff_client()
+    # Percent-encoded: a NUL, and bytes that are no UTF-8 (a lone surrogate's encoding).
+    for status in ("nope", "completed%00", "%ED%A0%80"):
+        response = await staff.get(f"{SESSIONS}?status={status}")
+        assert response.status_code == 400, status
+        assert_error(response.json(), "invalid_field", "status")

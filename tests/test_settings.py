@@ -58,3 +58,65 @@ def test_ai_provider_env_selects_backend_with_embedded_fallback(kind: str, backe
     assert config["default"]["BACKEND"] == backend
     if kind != "embedded":
         assert config["default"]["FALLBACK"] == "embedded"
+
+
+def test_production_refuses_debug() -> None:
+    out = load_production(SECRET_KEY="s" * 50, INTERVIEW_LINK_SECRET="l" * 50, DEBUG="1")
+    assert out.returncode != 0
+    assert "DEBUG must be off" in out.stderr
+
+
+def test_production_passes_check_deploy_without_warnings() -> None:
+    import secrets
+
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "INTERVIEW_LINK_SECRET", "DEBUG"}}
+    out = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "interview_rt.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "INTERVIEW_LINK_SECRET": secrets.token_urlsafe(50),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "no issues" in out.stdout
+
+
+def test_production_security_settings() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SECURE_REDIRECT_EXEMPT, s.SESSION_COOKIE_SECURE)"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "INTERVIEW_LINK_SECRET", "DEBUG"}}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={
+            **clean,
+            "DJANGO_SETTINGS_MODULE": "interview_rt.settings.production",
+            "SECRET_KEY": "s" * 50,
+            "INTERVIEW_LINK_SECRET": "l" * 50,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[:2] == ["31536000", "True"] and "healthz" in out.stdout
+
+
+@pytest.mark.django_db
+def test_api_schema_is_for_staff_only(client: object, django_user_model: object) -> None:
+    from django.test import Client
+
+    anonymous = Client()
+    response = anonymous.get("/api/schema/")
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
+    staff = django_user_model.objects.create_superuser("s", "s@example.com", "pw")  # type: ignore[attr-defined]
+    anonymous.force_login(staff)
+    assert anonymous.get("/api/schema/?format=json").status_code == 200

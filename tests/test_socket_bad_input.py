@@ -12,8 +12,10 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
+from interview_rt import runtime
 from interview_rt.asgi import application
-from interview_rt.interviews import ai
+from interview_rt.interviews import ai, services
+from interview_rt.interviews.errors import InterviewError
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSession, InterviewInvitation, SessionFrame
 
 from .conftest import expired
@@ -532,8 +534,9 @@ async def test_answer_after_completion_is_interview_completed_and_stores_nothing
     await c.send(submit(question, client_id="after"))
     error = await expect_error(c, "interview_completed")
     assert error["client_id"] == "after"
+    # The interview's state is checked before the question: completed says more than "not current".
     await c.send(submit(question, client_id="after-2", question_id=OTHER_UUID))
-    await expect_error(c, "question_not_current")
+    await expect_error(c, "interview_completed")
     assert await counts(session_id) == before
     # Still usable: a ping is answered and the original answer's retry is recognised.
     await c.send({"type": "ping", "ref": 1})
@@ -628,9 +631,31 @@ async def test_answer_after_the_link_expired_while_open_is_session_expired(amake
     error = await expect_error(c, "session_expired")
     assert error["client_id"] == "too-late"
     assert await counts(session_id) == before
-    await c.send({"type": "ping", "ref": "still-there"})
-    assert (await c.recv("pong"))["ref"] == "still-there"
-    await c.close()
+    # No later frame could succeed: the socket is closed as a reconnect would be (4410).
+    assert await c.comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4410}
+    await c.comm.disconnect(code=4410)
+
+
+async def test_revoking_closes_open_sockets_4403_and_refuses_every_action(amake_invitation: Any) -> None:
+    session_id, c, question = await open_interview(amake_invitation)
+    invitation = await InterviewInvitation.objects.aget(session__id=session_id)
+    before = await counts(session_id)
+    await runtime.candidate_db(services.invitation_revoke)(invitation_id=invitation.id)
+    error = await expect_error(c, "link_revoked")
+    assert await c.comm.receive_output(timeout=5) == {"type": "websocket.close", "code": 4403}
+    await c.comm.disconnect(code=4403)
+    assert await counts(session_id) == before
+    # An answer that raced the revocation is refused as well.
+    with pytest.raises(InterviewError) as refused:
+        await runtime.answer_db(services.answer_submit)(
+            session_id=session_id, client_id="late-1", question_id=question["id"], text="x"
+        )
+    assert refused.value.code == "link_revoked" and error["message"]
+    for call in (services.session_start, services.session_sync, services.session_check):
+        with pytest.raises(InterviewError) as refused:
+            await runtime.candidate_db(call)(session_id=session_id)
+        assert refused.value.code == "link_revoked"
+    assert await counts(session_id) == before
 
 
 # --- a superseded socket going away ----------------------------------------------------------------------
@@ -702,3 +727,27 @@ async def test_superseded_socket_dropping_does_not_stall_the_live_socket(
     await second.close()
     assert status == "in_progress"
     assert nxt["type"] == "question.asked"
+
+
+# --- text no database can store ------------------------------------------------------------------------
+
+
+async def test_unstorable_characters_in_an_answer_are_cleaned_not_refused(amake_invitation: Any) -> None:
+    session_id, c, question = await open_interview(amake_invitation)
+    # Raw JSON text: a lone surrogate and a NUL as a client's JSON encoder writes them.
+    frame = json.dumps(submit(question, client_id="odd", text="X" + GOOD_ANSWER))
+    await c.send(frame.replace('"X', '"\\ud83d \\u0000'))
+    ack = await c.recv("answer.accepted")
+    assert ack["client_id"] == "odd"
+    stored = await AIInterviewResponse.objects.aget(session_id=session_id)
+    assert stored.response_text == "\ufffd " + GOOD_ANSWER
+
+
+@pytest.mark.parametrize("client_id", ["a\\u0000b", "\\udc00"])
+async def test_unstorable_characters_in_a_client_id_are_invalid_field(amake_invitation: Any, client_id: str) -> None:
+    session_id, c, question = await open_interview(amake_invitation)
+    frame = json.dumps(submit(question, client_id="PLACEHOLDER")).replace("PLACEHOLDER", client_id)
+    await c.send(frame)
+    await expect_error(c, "invalid_field", field="client_id")
+    await still_usable(c, question, session_id)
+    await c.close()

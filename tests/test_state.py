@@ -468,21 +468,22 @@ def test_expire_never_touches_a_completed_session() -> None:
 
 
 def test_request_completion_with_unanswered_questions_is_interview_incomplete() -> None:
-    error = refused("interview_incomplete", state.request_completion, live(current_index=1, answered=1, evaluated=1))
+    s = live(current_index=1, answered=1, evaluated=1)
+    error = refused("interview_incomplete", state.request_completion, s, NOW)
     assert "2" in error.message  # says how many are left
 
 
 def test_request_completion_before_start_is_interview_incomplete() -> None:
-    refused("interview_incomplete", state.request_completion, make())
+    refused("interview_incomplete", state.request_completion, make(), NOW)
 
 
 def test_request_completion_when_all_answered_is_allowed_before_grades() -> None:
-    assert state.request_completion(live(current_index=3, current_asked=False, answered=3, evaluated=1)) is None
+    assert state.request_completion(live(current_index=3, current_asked=False, answered=3, evaluated=1), NOW) is None
 
 
 def test_request_completion_of_a_completed_interview_is_allowed() -> None:
     done = live(status=Status.COMPLETED, current_index=3, current_asked=False, answered=3, evaluated=3)
-    assert state.request_completion(done) is None
+    assert state.request_completion(done, NOW) is None
 
 
 # --- awaiting ------------------------------------------------------------------------------------
@@ -562,3 +563,46 @@ def test_a_whole_interview_asks_each_question_once_and_completes_once(mode: str,
     assert completions == 1
     assert pending == 0
     assert (s.answered, s.evaluated, s.current_index) == (count, count, count)
+
+
+# --- revocation and reads ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [Status.CREATED, Status.IN_PROGRESS, Status.ABANDONED, Status.COMPLETED])
+def test_a_revoked_link_refuses_every_candidate_action(status: Status) -> None:
+    s = live(status=status, revoked=True)
+    refused("link_revoked", state.start, s, NOW)
+    refused("link_revoked", answer, s)
+    refused("link_revoked", state.request_completion, s, NOW)
+    refused("link_revoked", state.check_access, s, NOW)
+
+
+def test_answer_to_a_question_outside_the_interview_before_start_is_not_started() -> None:
+    refused(
+        "not_started",
+        state.answer,
+        make(questions_ready=True),
+        question_index=None,
+        now=NOW,
+        asked_at=NOW,
+        time_limit=LIMIT,
+        grace=GRACE,
+    )
+
+
+def test_answer_to_a_question_outside_the_interview_is_question_not_current() -> None:
+    refused(
+        "question_not_current",
+        state.answer,
+        live(),
+        question_index=None,
+        now=NOW,
+        asked_at=NOW,
+        time_limit=LIMIT,
+        grace=GRACE,
+    )
+
+
+def test_reads_are_refused_after_expiry_but_a_completed_interview_stays_readable() -> None:
+    refused("session_expired", state.check_access, live(), EXPIRES)
+    assert state.check_access(live(status=Status.COMPLETED), EXPIRES + timedelta(days=1)) is None

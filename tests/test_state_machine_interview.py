@@ -281,11 +281,17 @@ class InterviewMachine(RuleBasedStateMachine):
         before = self.s
 
         def transition() -> tuple[SessionState, Decision]:
-            assert state.request_completion(before) is None
+            assert state.request_completion(before, self.now) is None
             return before, Decision()
 
-        allowed = before.status == Status.COMPLETED or before.answered == before.question_count
-        self.apply(transition, None if allowed else "interview_incomplete")
+        # A completed interview stays readable; otherwise an expired link is refused first.
+        if before.status != Status.COMPLETED and (before.status == Status.EXPIRED or self.now >= before.expires_at):
+            expected: str | None = "session_expired"
+        elif before.status == Status.COMPLETED or before.answered == before.question_count:
+            expected = None
+        else:
+            expected = "interview_incomplete"
+        self.apply(transition, expected)
 
     @rule(data=st.data(), steps=st.integers(1, 12))
     def a_stretch_of_interview(self, data: st.DataObject, steps: int) -> None:

@@ -4,7 +4,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from . import webhooks
+from interview_rt.runtime import runtime
+
+from . import services, webhooks
 from .models import (
     AIInterviewQuestion,
     AIInterviewResponse,
@@ -43,6 +45,18 @@ class CandidateAdmin(admin.ModelAdmin):
 class InterviewInvitationAdmin(admin.ModelAdmin):
     list_display = ["candidate", "job", "interview_type", "difficulty", "question_count", "expires_at", "revoked"]
     list_filter = ["interview_type", "difficulty", "revoked"]
+    actions = ["revoke"]
+
+    def save_model(self, request: Any, obj: InterviewInvitation, form: Any, change: bool) -> None:
+        newly_revoked = change and obj.revoked and "revoked" in form.changed_data
+        super().save_model(request, obj, form, change)
+        if newly_revoked:  # close the session's open sockets, as the revoke action does
+            runtime.publish(services.invitation_revoke(invitation_id=obj.pk))
+
+    @admin.action(description="Revoke the selected links (closes their open sockets)")
+    def revoke(self, request: Any, queryset: Any) -> None:
+        for invitation in queryset:
+            runtime.publish(services.invitation_revoke(invitation_id=invitation.pk))
 
 
 class QuestionInline(admin.TabularInline):

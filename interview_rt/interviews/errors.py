@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
+from typing import Any
 
 
 class ErrorCode(StrEnum):
@@ -54,9 +56,12 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.LINK_EXPIRED: (410, "the link has expired (socket close 4410)"),
     ErrorCode.LINK_REVOKED: (403, "the invitation was revoked (socket close 4403)"),
     ErrorCode.SESSION_NOT_FOUND: (404, "no session has that id"),
-    ErrorCode.SESSION_EXPIRED: (410, "the link expired while the session was open"),
+    ErrorCode.SESSION_EXPIRED: (410, "the link expired while the session was open (socket close 4410)"),
     ErrorCode.SUPERSEDED: (409, "the session was opened on another socket (sent just before close 4409)"),
-    ErrorCode.NOT_STARTED: (409, "an answer before the session started (REST only: the socket starts it)"),
+    ErrorCode.NOT_STARTED: (
+        409,
+        "an answer before the session started (REST `response` before `start`; the socket starts it on connect)",
+    ),
     ErrorCode.QUESTION_NOT_CURRENT: (
         409,
         "the answer is for a question that is not the one open now (already answered, not yet asked, or not in "
@@ -71,10 +76,22 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
     ),
     ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation or result"),
     ErrorCode.BAD_REQUEST: (400, "the request could not be read at all"),
-    ErrorCode.NOT_AUTHENTICATED: (401, "staff endpoints without valid credentials"),
-    ErrorCode.PERMISSION_DENIED: (403, "authenticated, but not allowed"),
+    ErrorCode.NOT_AUTHENTICATED: (
+        401,
+        "no valid credentials: staff endpoints without a login, REST `run-interview` without `session_key` or "
+        "`token` (`field` names it)",
+    ),
+    ErrorCode.PERMISSION_DENIED: (
+        403,
+        "authenticated, but not allowed: a staff endpoint for a non-staff user, a `session_key` or `token` that is "
+        "not this session's",
+    ),
     ErrorCode.METHOD_NOT_ALLOWED: (405, "the endpoint does not take this HTTP method (`Allow` lists those it takes)"),
-    ErrorCode.RATE_LIMITED: (429, "too many frames or requests; retry after `retry_after` seconds"),
+    ErrorCode.RATE_LIMITED: (
+        429,
+        "too many frames, connects or requests; retry after `retry_after` seconds (REST: also the `Retry-After` "
+        "header; socket connects: close 4429)",
+    ),
     ErrorCode.INTERNAL_ERROR: (500, "an unexpected server fault; the frame or request had no effect"),
 }
 
@@ -96,11 +113,23 @@ class InterviewError(Exception):
         self.field = field
         self.status = status if status is not None else http_status(code)
 
-    def as_dict(self) -> dict[str, str]:
-        body = {"code": self.code, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field:
             body["field"] = self.field
         return body
+
+
+class RateLimited(InterviewError):
+    """Too many frames, connects or requests; the client may retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: float, message: str = "Too many requests; slow down.") -> None:
+        super().__init__(ErrorCode.RATE_LIMITED, message)
+        # Whole seconds, at least 1: what a Retry-After header can say.
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**super().as_dict(), "retry_after": self.retry_after}
 
 
 class LinkError(InterviewError):
@@ -117,3 +146,12 @@ CLOSE_LINK_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SUPERSEDED = 4409
 CLOSE_LINK_EXPIRED = 4410
+CLOSE_RATE_LIMITED = 4429
+
+# Refusals after which a candidate socket is closed (with this code) instead of staying open:
+# no later frame on it could succeed.
+CLOSING: dict[str, int] = {
+    ErrorCode.LINK_REVOKED: CLOSE_LINK_REVOKED,
+    ErrorCode.LINK_EXPIRED: CLOSE_LINK_EXPIRED,
+    ErrorCode.SESSION_EXPIRED: CLOSE_LINK_EXPIRED,
+}

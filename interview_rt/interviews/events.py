@@ -39,14 +39,21 @@ class Emitted:
 
     frames: list[tuple[str, Frame]] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+    # Sessions whose sockets must close, with the error code that says why (not logged: a closed
+    # socket's reconnect is refused by the same check).
+    closes: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.frames or self.jobs)
+        return bool(self.frames or self.jobs or self.closes)
 
     def extend(self, other: Emitted) -> Emitted:
         self.frames.extend(other.frames)
         self.jobs.extend(other.jobs)
+        self.closes.extend(other.closes)
         return self
+
+    def close(self, session_id: object, code: str) -> None:
+        self.closes.append((str(session_id), str(code)))
 
     def job(self, kind: str, object_id: object) -> None:
         self.jobs.append(Job(kind, str(object_id)))

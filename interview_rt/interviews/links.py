@@ -11,6 +11,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare
 
 from .errors import (
     CLOSE_LINK_EXPIRED,
@@ -23,6 +24,7 @@ from .errors import (
 from .models import InterviewInvitation
 
 SALT = "interview_rt.interview-link.v1"
+SESSION_KEY_SALT = "interview_rt.session-key.v1"
 
 
 def make_token(invitation: InterviewInvitation) -> str:
@@ -59,3 +61,15 @@ def read_token(token: str, *, now: datetime) -> InterviewInvitation:
     if now >= invitation.expires_at:
         raise LinkError(ErrorCode.LINK_EXPIRED, "This interview link has expired.", close_code=CLOSE_LINK_EXPIRED)
     return invitation
+
+
+def session_key(session_id: object) -> str:
+    """The candidate's credential for REST actions on one session, issued when the session is
+    opened or started: an HMAC of the session id with INTERVIEW_LINK_SECRET. The session id alone
+    is no credential (staff screens and logs show it); the key is never stored, so a database
+    leak does not leak keys, and rotating the secret revokes them with the links."""
+    return signing.Signer(key=settings.INTERVIEW_LINK_SECRET, salt=SESSION_KEY_SALT).signature(str(session_id))
+
+
+def session_key_valid(session_id: object, key: object) -> bool:
+    return isinstance(key, str) and constant_time_compare(key, session_key(session_id))

@@ -95,6 +95,7 @@ class AIInterviewSession(models.Model):
     generation_error = models.CharField(max_length=200, blank=True)
     # Lease on question generation, like AIInterviewResponse.claimed_at for evaluations.
     generation_claimed_at = models.DateTimeField(null=True, blank=True)
+    generation_claimed_by = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -173,6 +174,8 @@ class AIInterviewResponse(models.Model):
     evaluated_at = models.DateTimeField(null=True, blank=True)
     # Lease for the background service: a claim older than AI_JOB_LEASE_SECONDS may be retaken.
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The worker holding the lease (WorkerBeat.id): its lease ends early when it stops beating.
+    claimed_by = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -421,3 +424,14 @@ class ErasedSession(models.Model):
 
     def __str__(self) -> str:
         return f"erased session ({self.job_title}, {self.month:%Y-%m})"
+class WorkerBeat(models.Model):
+    """A live AI worker: it rewrites `beat_at` every AI_WORKER_HEARTBEAT_SECONDS. A lease whose
+    owner has not beaten for AI_WORKER_DEAD_AFTER_SECONDS belongs to a dead process and is taken
+    over at once, instead of waiting out AI_JOB_LEASE_SECONDS."""
+
+    id = models.CharField(max_length=100, primary_key=True)  # host:pid:random
+    started_at = models.DateTimeField(auto_now_add=True)
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"worker {self.id}"

@@ -9,15 +9,26 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
 
 from ai_service.types import Evaluation
 
 from . import analytics, scoring, state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
-from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, Calibration
+from .models import (
+    AIInterviewQuestion,
+    AIInterviewResponse,
+    AIInterviewResult,
+    AIInterviewSession,
+    Calibration,
+    WorkerBeat,
+)
+from .text import clean, clean_json
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
 Id = uuid.UUID | str
@@ -30,6 +41,15 @@ def parse_uuid(value: object, name: str) -> uuid.UUID:
         return uuid.UUID(str(value))
     except (TypeError, ValueError):
         raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be a UUID", field=name) from None
+
+
+def lease_free(at: str, by: str, now: datetime) -> Q:
+    """Rows whose lease (`at`: when taken, `by`: the owner) may be taken: never taken, older than
+    AI_JOB_LEASE_SECONDS (a live worker stuck on one job), or held by a worker that stopped
+    beating (a dead process: taken over within seconds, not after the whole lease)."""
+    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
+    alive = WorkerBeat.objects.filter(beat_at__gte=now - timedelta(seconds=settings.AI_WORKER_DEAD_AFTER_SECONDS))
+    return Q(**{f"{at}__isnull": True}) | Q(**{f"{at}__lt": stale}) | ~Q(**{f"{by}__in": alive.values("id")})
 
 
 def locked(session_id: object) -> AIInterviewSession:
@@ -64,6 +84,7 @@ def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None
         evaluated=session.evaluated_count,
         feedback_mode=session.invitation.feedback_mode,
         expires_at=session.invitation.expires_at,
+        revoked=session.invitation.revoked,
     )
 
 
@@ -133,22 +154,27 @@ def store_evaluation(
             calibrated_by = CALIBRATED_HERE if response.calibration_version is not None else ""
         response.graded_examples = list(graded_example_ids)
         response.insufficient_evidence = evaluation.insufficient_evidence or score is None
-        response.feedback = evaluation.feedback
-        response.strengths = list(evaluation.strengths)
-        response.improvements = list(evaluation.improvements)
-        response.covered_key_points = [
-            {"point": m.point, "evidence": m.evidence, "similarity": round(float(m.similarity), 4)}
-            for m in evaluation.covered_key_points
-        ]
-        response.missed_key_points = list(evaluation.missed_key_points)
-        response.provider = p.provider
-        response.model_name = p.model_name
-        response.model_version = p.model_version
-        response.rubric_version = p.rubric_version
+        # A model's text is stored cleaned like a candidate's (text.py): PostgreSQL refuses NUL.
+        response.feedback = clean(evaluation.feedback)
+        response.strengths = clean_json(list(evaluation.strengths))
+        response.improvements = clean_json(list(evaluation.improvements))
+        response.covered_key_points = clean_json(
+            [
+                {"point": m.point, "evidence": m.evidence, "similarity": round(float(m.similarity), 4)}
+                for m in evaluation.covered_key_points
+            ]
+        )
+        response.missed_key_points = clean_json(list(evaluation.missed_key_points))
+        response.provider = clean(p.provider)[:50]
+        response.model_name = clean(p.model_name)[:100]
+        response.model_version = clean(p.model_version)[:100]
+        response.rubric_version = clean(p.rubric_version)[:100]
         response.evaluation_latency_ms = p.latency_ms
         response.fallback_used = p.fallback_used
-        response.error_kind = p.error_kind
-        response.evaluation_details = {**p.details, **({"calibrated_by": calibrated_by} if calibrated_by else {})}
+        response.error_kind = clean(p.error_kind)[:50]
+        response.evaluation_details = clean_json(
+            {**p.details, **({"calibrated_by": calibrated_by} if calibrated_by else {})}
+        )
     else:
         response.evaluation_status = EvaluationStatus.FAILED
         response.insufficient_evidence = True

@@ -28,6 +28,7 @@ from .constants import (
 )
 from .errors import ErrorCode, InterviewError
 from .state import Awaiting
+from .text import SURROGATE_ESCAPE, clean_json
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 # The last instant a datetime can hold (9999-12-31), in ms since the epoch.
@@ -212,6 +213,7 @@ class ErrorFrame(_Out):
     message: str
     field: str | None = None
     client_id: str | None = Field(default=None, description="echoes a refused answer's client_id")
+    retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
 
 
 class Pong(_Out):
@@ -235,7 +237,7 @@ WaitSeconds = Annotated[
 
 
 class StartRequest(_In):
-    token: Annotated[str, Field(min_length=1, max_length=512)]
+    token: LinkToken
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS
 
 
@@ -246,10 +248,25 @@ class ResponseData(_In):
     client_id: ClientId | None = Field(default=None, description="default: derived from question_id")
 
 
+LinkToken = Annotated[str, Field(min_length=1, max_length=512, description="the interview link's token")]
+SessionKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        description="the candidate's credential for this session, returned by `start` and the access endpoint",
+    ),
+]
+
+
 class RunInterviewRequest(_In):
     action: Literal["start", "question", "response", "complete"]
     # Any string: one that names no session (a UUID or not) is `session_not_found`, 404.
     session_id: Annotated[str, Field(min_length=1, max_length=MAX_ANSWER_CHARS)]
+    # One of the two is required (`not_authenticated` otherwise): the session id alone is no
+    # credential, staff screens show it.
+    session_key: SessionKey | None = None
+    token: LinkToken | None = None
     data: ResponseData | None = Field(default=None, description="required for action `response`")
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS
 
@@ -268,6 +285,7 @@ class SessionView(_Out):
     question: Question | None
     result: Result | None = None
     answers: list[AnswerSummary] | None = Field(default=None, description="with `result`, every graded answer")
+    session_key: str | None = Field(default=None, description="returned by `start`: the credential for run-interview")
 
 
 class ResponseView(SessionView):
@@ -279,6 +297,7 @@ class ResponseView(SessionView):
 
 class AccessView(_Out):
     session_id: str
+    session_key: str = Field(description="the credential for run-interview")
     status: Status
     interview: InterviewInfo
     websocket_path: str
@@ -304,6 +323,7 @@ class ErrorBody(_Out):
     code: ErrorCode
     message: str
     field: str | None = None
+    retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
 
 
 # --- validation --------------------------------------------------------------------------------
@@ -317,11 +337,19 @@ def _no_constants(name: str) -> Any:
 
 
 def loads(text: str | bytes) -> Any:
-    """JSON, strictly: no NaN/Infinity; deep nesting is an error, not a crash."""
+    """JSON, strictly: no NaN/Infinity; deep nesting is an error, not a crash. Lone surrogates
+    (`"\\ud800"`) become U+FFFD: nothing could validate, store or echo them (text.py)."""
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants)
     except (ValueError, RecursionError, UnicodeDecodeError):
         raise InterviewError(ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
+    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if not SURROGATE_ESCAPE.search(raw):
+        return data
+    try:
+        return clean_json(data, nul=False)
+    except RecursionError:  # nested nearly as deep as the parser allows
+        raise InterviewError(ErrorCode.INVALID_JSON, "The body is nested too deeply.") from None
 
 
 def _invalid(exc: ValidationError) -> InterviewError:

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from . import rows
@@ -94,16 +93,15 @@ def pending_work(*, older_than: float = 0.0) -> tuple[list[str], list[str]]:
     background service must (re)do after a crash or a lost nudge. `older_than` (seconds) leaves
     alone work so new that its nudge is surely still on the way."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
     settled = now - timedelta(seconds=older_than)
     sessions = (
         AIInterviewSession.objects.filter(questions_ready=False, created_at__lte=settled)
         .exclude(status__in=(Status.COMPLETED, Status.EXPIRED))
-        .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
+        .filter(rows.lease_free("generation_claimed_at", "generation_claimed_by", now))
     )
     responses = AIInterviewResponse.objects.filter(
         evaluation_status=EvaluationStatus.PENDING, received_at__lte=settled
-    ).filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
+    ).filter(rows.lease_free("claimed_at", "claimed_by", now))
     return (
         [str(pk) for pk in sessions.values_list("pk", flat=True)[:200]],
         [str(pk) for pk in responses.order_by("received_at").values_list("pk", flat=True)[:500]],

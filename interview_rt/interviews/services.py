@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from ai_service.types import Evaluation, GeneratedQuestion, InterviewContext
@@ -49,8 +49,10 @@ from .models import (
     InterviewInvitation,
     Job,
     SessionFrame,
+    WorkerBeat,
 )
 from .rows import Id, locked, parse_uuid, state_of
+from .text import clean, clean_json
 
 T = TypeVar("T")
 
@@ -112,6 +114,27 @@ def invitation_create(
             feedback_mode=feedback_mode,
             expires_at=timezone.now() + expires_in,
         )
+
+
+def invitation_revoke(*, invitation_id: Id) -> Emitted:
+    """Revoke a link: every later connect, answer and action of its session is refused with
+    `link_revoked`, and the session's open sockets are closed (4403) once this returns."""
+    out = Emitted()
+    try:
+        pk = parse_uuid(invitation_id, "invitation_id")
+    except InterviewError:
+        raise InterviewError(ErrorCode.NOT_FOUND, "No such invitation.") from None
+    with transaction.atomic():
+        invitation = InterviewInvitation.objects.select_for_update().filter(pk=pk).first()
+        if invitation is None:
+            raise InterviewError(ErrorCode.NOT_FOUND, "No such invitation.")
+        if not invitation.revoked:
+            invitation.revoked = True
+            invitation.save(update_fields=["revoked"])
+        session = AIInterviewSession.objects.filter(invitation=invitation).only("pk").first()
+        if session is not None:
+            out.close(session.pk, ErrorCode.LINK_REVOKED)
+    return out
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -228,11 +251,60 @@ def session_connect(*, token: str, last_seq: int | None) -> Connection:
     return Connection(str(opened.session.pk), snapshot, missed, start_error, out)
 
 
+def session_authorize(*, session_id: Id, session_key: str | None = None, token: str | None = None) -> None:
+    """A candidate's REST action names its session and proves it is the candidate's: the session
+    key issued when the session was opened, or the link's token."""
+    if token is not None:
+        invitation = links.read_token(token, now=timezone.now())
+        if not AIInterviewSession.objects.filter(
+            pk=parse_uuid(session_id, "session_id"), invitation=invitation
+        ).exists():
+            raise InterviewError(ErrorCode.PERMISSION_DENIED, "This token is not for this session.", field="token")
+        return
+    if session_key is None:
+        raise InterviewError(
+            ErrorCode.NOT_AUTHENTICATED, "session_key (or the link's token) is required.", field="session_key"
+        )
+    if not links.session_key_valid(session_id, session_key):
+        raise InterviewError(
+            ErrorCode.PERMISSION_DENIED, "This session_key is not for this session.", field="session_key"
+        )
+
+
+def _check_access(session: AIInterviewSession) -> None:
+    try:
+        state.check_access(state_of(session), timezone.now())
+    except state.TransitionError as exc:
+        raise _transition_error(exc) from None
+
+
+@_expiring
+def session_check(*, session_id: Id) -> None:
+    """A candidate's read is allowed: the link is neither revoked nor expired (REST `question`)."""
+    _check_access(_session_row(session_id))
+
+
+@_expiring
 def session_sync(*, session_id: Id) -> dict[str, Any]:
     """A snapshot exactly as of its seq (taken under the session lock)."""
     with transaction.atomic():
-        locked(session_id)
+        _check_access(locked(session_id))
         return selectors.session_snapshot(session_id=session_id)
+
+
+@_expiring
+def session_replay(*, session_id: Id, after: int) -> list[Frame]:
+    """`session.resume`: the logged frames after `after`, once the read is allowed."""
+    _check_access(_session_row(session_id))
+    return selectors.frames_after(session_id=session_id, seq=after)
+
+
+def _session_row(session_id: Id) -> AIInterviewSession:
+    session = AIInterviewSession.objects.select_related("invitation").filter(pk=parse_uuid(session_id, "session_id"))
+    found = session.first()
+    if found is None:
+        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
+    return found
 
 
 def session_leave(*, session_id: Id) -> Emitted:
@@ -296,6 +368,7 @@ def answer_submit(
 ) -> AnswerReceipt:
     """Store an answer, then acknowledge it. The same client_id again returns the same receipt."""
     client_id, text, response_type = _validate_answer(client_id, text, response_type)
+    text = clean(text)
     question_uuid = parse_uuid(question_id, "question_id")
     now = timezone.now()
     out = Emitted()
@@ -305,21 +378,20 @@ def answer_submit(
         if existing is not None:
             return AnswerReceipt(existing.id, True, _frames_for_answer(session, client_id))
         question = AIInterviewQuestion.objects.filter(session=session, id=question_uuid).first()
-        if question is None:
-            raise InterviewError(
-                ErrorCode.QUESTION_NOT_CURRENT, "That question is not part of this interview.", field="question_id"
-            )
         try:
+            # A question of another interview is refused by the state machine too, after the
+            # checks that come first (revoked, expired, not started).
             new, decision = state.answer(
                 state_of(session, current=question),
-                question_index=question.order,
+                question_index=question.order if question else None,
                 now=now,
-                asked_at=question.asked_at,
-                time_limit=timedelta(seconds=question.time_limit_seconds),
+                asked_at=question.asked_at if question else None,
+                time_limit=timedelta(seconds=question.time_limit_seconds if question else 0),
                 grace=timedelta(seconds=settings.INTERVIEW_LATE_GRACE_SECONDS),
             )
         except state.TransitionError as exc:
             raise _transition_error(exc) from None
+        assert question is not None
         response = AIInterviewResponse.objects.create(
             session=session,
             question=question,
@@ -343,16 +415,15 @@ def answer_submit(
 # --- background work: questions ----------------------------------------------------------------
 
 
-def generation_claim(*, session_id: Id) -> InterviewContext | None:
+def generation_claim(*, session_id: Id, owner: str = "") -> InterviewContext | None:
     """Take the lease on a session's question generation and return what the provider needs;
     None when the questions exist, the session is over, or a live worker holds the lease."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
     claimed = (
         AIInterviewSession.objects.filter(pk=session_id, questions_ready=False)
         .exclude(status__in=(state.Status.COMPLETED, state.Status.EXPIRED))
-        .filter(Q(generation_claimed_at__isnull=True) | Q(generation_claimed_at__lt=stale))
-        .update(generation_claimed_at=now)
+        .filter(rows.lease_free("generation_claimed_at", "generation_claimed_by", now))
+        .update(generation_claimed_at=now, generation_claimed_by=owner)
     )
     if not claimed:
         return None
@@ -386,13 +457,14 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
                 AIInterviewQuestion(
                     session=session,
                     order=i,
-                    text=q.text,
+                    # A model's text is stored cleaned like a candidate's (see text.py).
+                    text=clean(q.text),
                     question_type=q.question_type,
-                    competency=q.competency,
+                    competency=clean(q.competency),
                     difficulty=q.difficulty,
-                    reference_answer=q.reference_answer,
-                    key_points=list(q.key_points),
-                    provenance={**provenance, "source_id": q.source_id},
+                    reference_answer=clean(q.reference_answer),
+                    key_points=clean_json(list(q.key_points)),
+                    provenance=clean_json({**provenance, "source_id": q.source_id}),
                     time_limit_seconds=limit,
                 )
                 for i, q in enumerate(questions[: session.question_count])
@@ -404,6 +476,19 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
             _ask(session, decision.ask_index, now, out)
         rows.save(session)
     return out
+
+
+def worker_beat(*, worker_id: str) -> None:
+    """A worker is alive (its leases hold); rows of workers gone for an hour are dropped."""
+    now = timezone.now()
+    WorkerBeat.objects.update_or_create(id=worker_id, defaults={"beat_at": now})
+    if now.second == 0:  # about once a minute per worker: enough to keep the table small
+        WorkerBeat.objects.filter(beat_at__lt=now - timedelta(hours=1)).delete()
+
+
+def worker_gone(*, worker_id: str) -> None:
+    """A worker stopped cleanly: its leases (if any are left) may be taken at once."""
+    WorkerBeat.objects.filter(id=worker_id).delete()
 
 
 def generation_failed(*, session_id: Id, error: str) -> None:
@@ -437,14 +522,13 @@ class EvaluationJob:
         return self.attempts >= MAX_EVALUATION_ATTEMPTS
 
 
-def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
+def evaluation_claim(*, response_id: Id, owner: str = "") -> EvaluationJob | None:
     """Take the lease on a pending evaluation; None if done or leased by a live worker."""
     now = timezone.now()
-    stale = now - timedelta(seconds=settings.AI_JOB_LEASE_SECONDS)
     claimed = (
         AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING)
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=stale))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+        .filter(rows.lease_free("claimed_at", "claimed_by", now))
+        .update(claimed_at=now, claimed_by=owner, attempts=F("attempts") + 1)
     )
     if not claimed:
         return None
@@ -538,7 +622,7 @@ def _follow_up_text(response: AIInterviewResponse, evaluation: Evaluation | None
     root_id = response.question.follow_up_of_id or response.question.id
     if AIInterviewQuestion.objects.filter(follow_up_of_id=root_id).count() >= limit:
         return ""
-    return text[:MAX_FOLLOW_UP_CHARS]
+    return clean(text[:MAX_FOLLOW_UP_CHARS])
 
 
 def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse, text: str, at: int) -> None:
@@ -586,7 +670,7 @@ def session_request_complete(*, session_id: Id) -> None:
     with transaction.atomic():
         session = locked(session_id)
         try:
-            state.request_completion(state_of(session))
+            state.request_completion(state_of(session), timezone.now())
         except state.TransitionError as exc:
             raise _transition_error(exc) from None
 

@@ -48,6 +48,8 @@ class SessionState:
     evaluated: int
     feedback_mode: str
     expires_at: datetime
+    # The invitation was revoked: every candidate action is refused from then on.
+    revoked: bool = False
 
     @property
     def awaiting(self) -> Awaiting:
@@ -73,6 +75,9 @@ class Decision:
 
 
 def _check_live(state: SessionState, now: datetime) -> None:
+    # Revocation first: staff withdrew the link, whatever the session's progress.
+    if state.revoked:
+        raise TransitionError("link_revoked", "This interview link was revoked.")
     if state.status == Status.COMPLETED:
         raise TransitionError("interview_completed", "This interview is already completed.")
     if state.status == Status.EXPIRED or now >= state.expires_at:
@@ -111,16 +116,19 @@ def questions_generated(state: SessionState) -> tuple[SessionState, Decision]:
 def answer(
     state: SessionState,
     *,
-    question_index: int,
+    question_index: int | None,
     now: datetime,
     asked_at: datetime | None,
     time_limit: timedelta,
     grace: timedelta,
 ) -> tuple[SessionState, Decision]:
-    """Accept the answer to the current question. Late answers are kept and marked late."""
+    """Accept the answer to the current question. Late answers are kept and marked late.
+    `question_index` is None for a question that is not part of this interview."""
     _check_live(state, now)
     if state.status == Status.CREATED:
         raise TransitionError("not_started", "Start the interview before answering.")
+    if question_index is None:
+        raise TransitionError("question_not_current", "That question is not part of this interview.")
     if not state.questions_ready or not state.current_asked or question_index != state.current_index:
         raise TransitionError("question_not_current", "That question is not the one being asked.")
     late = asked_at is not None and now > asked_at + time_limit + grace
@@ -181,8 +189,20 @@ def expire(state: SessionState, now: datetime) -> SessionState:
     return state
 
 
-def request_completion(state: SessionState) -> None:
+def check_access(state: SessionState, now: datetime) -> None:
+    """A candidate's read (REST `question`, socket `session.sync` / `session.resume`): refused once
+    the link is revoked or expired, like every write; a completed interview stays readable."""
+    if state.revoked:
+        raise TransitionError("link_revoked", "This interview link was revoked.")
+    if state.status == Status.COMPLETED:
+        return
+    if state.status == Status.EXPIRED or now >= state.expires_at:
+        raise TransitionError("session_expired", "This interview link has expired.")
+
+
+def request_completion(state: SessionState, now: datetime) -> None:
     """REST `complete`: allowed once every question is answered; the result follows evaluation."""
+    check_access(state, now)
     if state.status == Status.COMPLETED:
         return
     if state.answered < state.question_count:

@@ -31,6 +31,10 @@ def messages(emitted: Emitted) -> list[Message]:
         for session_id, frame in emitted.frames
     ]
     out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
+    out += [
+        ("group_send", session_group(session_id), {"type": "session.close", "code": code})
+        for session_id, code in emitted.closes
+    ]
     return out
 
 
@@ -41,8 +45,8 @@ async def send(message: Message) -> None:
     method, target, body = message
     try:
         await getattr(layer, method)(target, body)
-    except Exception:
-        log.exception("%s to %s failed", method, target)
+    except Exception as exc:  # the log has the frame; a socket catches up from it
+        log.warning("%s to %s failed: %s: %s", method, target, type(exc).__name__, exc)
 
 
 class Outbox:

@@ -7,13 +7,25 @@ work start at once; a periodic sweep finds whatever a lost nudge or a crashed wo
 It runs inside the web process on the embedded default (the server runtime starts it with the
 process), or as its own process: `python manage.py ai_worker` (sweeps + channel) or channels'
 `runworker ai-worker`. What a job stores is published by the runtime's lanes after commit.
+
+Outages: the heartbeat, the sweep and the channel receive are separate loops, and each one rides
+out a failure of the channel layer (Redis restarting) or of the database by logging it once and
+retrying with a growing pause (at most AI_WORKER_MAX_BACKOFF_SECONDS): grading resumes by itself
+when they come back, and the sweep finds whatever nudges were lost meanwhile.
+
+Leases: every claim names its owner (this worker's id) and the worker writes a heartbeat; a lease
+whose owner stopped beating is taken over within seconds (`rows.lease_free`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
+import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from channels.layers import get_channel_layer
@@ -41,20 +53,75 @@ def _leniency(mapping: dict[str, Any]) -> Leniency | None:
     except Exception:
         log.warning("calibration mapping is not a valid Leniency; the project applies it instead")
         return None
+class Backoff:
+    """A growing pause between retries of something that is down, and one log line per outage."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.failures = 0
+
+    async def failed(self, exc: BaseException) -> None:
+        if self.failures == 0:
+            log.warning("%s failed (%s: %s); retrying with backoff", self.what, type(exc).__name__, exc)
+        self.failures += 1
+        await asyncio.sleep(min(settings.AI_WORKER_MAX_BACKOFF_SECONDS, 0.2 * 2 ** min(self.failures, 8)))
+
+    def ok(self) -> None:
+        if self.failures:
+            log.warning("%s works again after %s failed attempts", self.what, self.failures)
+        self.failures = 0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class AIWorker:
     def __init__(self, runtime: Runtime, *, concurrency: int | None = None) -> None:
         self.runtime = runtime
+        self.id = worker_id()
         self._slots = asyncio.Semaphore(concurrency or settings.AI_WORKER_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         # Jobs queued or running here: a sweep or a repeated nudge must not run them twice.
         self._inflight: set[tuple[str, str]] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+
+    # --- heartbeat -----------------------------------------------------------------------------
+
+    async def alive(self) -> None:
+        """Beat once (so a lease this worker takes is never seen as a dead one's), then keep
+        beating in the background. Idempotent."""
+        if self._heartbeat is not None and not self._heartbeat.done():
+            return
+        await self.runtime.worker_db(services.worker_beat)(worker_id=self.id)
+        self._heartbeat = asyncio.get_running_loop().create_task(self._beat(), name="ai-worker-heartbeat")
+
+    async def _beat(self) -> None:
+        backoff = Backoff("worker heartbeat")
+        while True:
+            await asyncio.sleep(settings.AI_WORKER_HEARTBEAT_SECONDS)
+            try:
+                await self.runtime.worker_db(services.worker_beat)(worker_id=self.id)
+                backoff.ok()
+            except Exception as exc:
+                await backoff.failed(exc)
+
+    async def gone(self) -> None:
+        """Stop beating and say so: leases left behind are free at once."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+            self._heartbeat = None
+            try:
+                await self.runtime.worker_db(services.worker_gone)(worker_id=self.id)
+            except Exception as exc:  # the database is down: the beat goes stale on its own
+                log.warning("could not remove worker heartbeat: %s", exc)
 
     # --- jobs ----------------------------------------------------------------------------------
 
     async def generate(self, session_id: str) -> None:
-        context = await self.runtime.worker_db(services.generation_claim)(session_id=session_id)
+        await self.alive()
+        context = await self.runtime.worker_db(services.generation_claim)(session_id=session_id, owner=self.id)
         if context is None:
             return
         provider = ai.provider()
@@ -82,7 +149,8 @@ class AIWorker:
         )
 
     async def evaluate(self, response_id: str) -> None:
-        job = await self.runtime.worker_db(services.evaluation_claim)(response_id=response_id)
+        await self.alive()
+        job = await self.runtime.worker_db(services.evaluation_claim)(response_id=response_id, owner=self.id)
         if job is None:
             return
         request = EvaluationRequest(
@@ -176,22 +244,38 @@ class AIWorker:
     # --- loop ----------------------------------------------------------------------------------
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
-        """Receive nudges from the channel layer; sweep the database between them."""
+        """Receive nudges from the channel layer and sweep the database, until `stop` is set or
+        the task is cancelled; neither a channel-layer nor a database outage ends it."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
+        await _retrying("worker start (heartbeat)", self.alive, stop)
+        sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(stop), name="ai-worker-sweep")
+        try:
+            await self._receive_loop(layer, stop)
+        finally:
+            sweeper.cancel()
+            await asyncio.gather(sweeper, return_exceptions=True)
+            await self.gone()
+
+    async def _sweep_loop(self, stop: asyncio.Event | None) -> None:
         interval = settings.AI_WORKER_SWEEP_SECONDS
-        next_sweep = 0.0
+        backoff = Backoff("sweep (database)")
         first = True
         while stop is None or not stop.is_set():
-            now = time.monotonic()
-            if now >= next_sweep:
-                try:
-                    # At start everything pending is an orphan; later, leave fresh work to its nudge.
-                    await self.sweep(older_than=0.0 if first else interval)
-                except Exception:
-                    log.exception("sweep failed")
+            try:
+                # At start everything pending is an orphan; later, leave fresh work to its nudge.
+                await self.sweep(older_than=0.0 if first else interval)
                 first = False
-                next_sweep = now + interval
+                backoff.ok()
+            except Exception as exc:
+                await backoff.failed(exc)
+                continue
+            await asyncio.sleep(interval)
+
+    async def _receive_loop(self, layer: Any, stop: asyncio.Event | None) -> None:
+        interval = settings.AI_WORKER_SWEEP_SECONDS
+        backoff = Backoff("channel layer receive")
+        while stop is None or not stop.is_set():
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
                 # as the receive completes, and the worker would never stop.
@@ -199,4 +283,19 @@ class AIWorker:
                     message = await layer.receive(settings.AI_WORKER_CHANNEL)
             except TimeoutError:
                 continue
+            except Exception as exc:  # Redis down or restarting: the sweep goes on meanwhile
+                await backoff.failed(exc)
+                continue
+            backoff.ok()
             self.submit(message)
+
+
+async def _retrying(what: str, call: Callable[[], Awaitable[None]], stop: asyncio.Event | None) -> None:
+    backoff = Backoff(what)
+    while stop is None or not stop.is_set():
+        try:
+            await call()
+            backoff.ok()
+            return
+        except Exception as exc:
+            await backoff.failed(exc)

@@ -43,7 +43,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/ leaves as JSON with a code, whatever produced it.
+    "interview_rt.interviews.api.http.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
+    "interview_rt.interviews.api.http.rate_limits",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,11 +132,16 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Basic auth with its password checks rate-limited per address. First, so a request
+        # without credentials is a 401 with WWW-Authenticate (DRF answers 403 when the first
+        # class names no challenge), as the table of codes says.
+        "interview_rt.interviews.api.http.ThrottledBasicAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "EXCEPTION_HANDLER": "interview_rt.interviews.api.errors.exception_handler",
+    # No NaN/Infinity, and deep nesting is invalid_json rather than a RecursionError (a 500).
+    "DEFAULT_PARSER_CLASSES": ["interview_rt.interviews.api.http.StrictJSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -141,6 +149,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     # 3.1: its schemas are JSON Schema, which the pydantic-declared candidate bodies are.
     "OAS_VERSION": "3.1.0",
+    # The schema lists every staff endpoint: staff only, unless API_SCHEMA_PUBLIC=1.
+    "SERVE_PERMISSIONS": (
+        ["rest_framework.permissions.AllowAny"]
+        if env_bool("API_SCHEMA_PUBLIC", False)
+        else ["rest_framework.permissions.IsAdminUser"]
+    ),
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "interview_rt.interviews.api.openapi.add_public_endpoints",
@@ -224,7 +238,9 @@ def ai_model_tuning() -> dict[str, Any]:
 
 def build_ai_providers(kind: str) -> dict[str, dict[str, Any]]:
     """AI_PROVIDERS from the seed's env vars: `default` is the chosen kind, embedded its fallback."""
-    embedded = {"BACKEND": PROVIDER_BACKENDS["embedded"], "OPTIONS": {}}
+    # AI_EMBEDDED_GRADER=lexical: grade without the sentence-embedding model (small hosts, tests).
+    grader = os.environ.get("AI_EMBEDDED_GRADER", "")
+    embedded = {"BACKEND": PROVIDER_BACKENDS["embedded"], "OPTIONS": {"grader": grader} if grader else {}}
     if kind == "embedded":
         return {"default": embedded, "embedded": embedded}
     return {
@@ -251,9 +267,16 @@ AI_WORKER_INPROCESS = env_bool("AI_WORKER_INPROCESS", not REDIS_URL)
 AI_WORKER_CHANNEL = "ai-worker"
 # Load the grading model when the process starts (off in tests: each test loads it on use).
 AI_WARM_UP = env_bool("AI_WARM_UP", True)
-# Seconds an evaluation may stay claimed before another worker takes it over (crash recovery).
+# Seconds an evaluation may stay claimed by a live worker before another takes it over (a job
+# stuck in a live process). A dead process's leases go sooner: each worker writes a heartbeat every
+# AI_WORKER_HEARTBEAT_SECONDS, and one silent for AI_WORKER_DEAD_AFTER_SECONDS is dead, its leases
+# free. With the sweep every AI_WORKER_SWEEP_SECONDS a crashed worker's jobs restart within ~4 s.
 AI_JOB_LEASE_SECONDS = int(os.environ.get("AI_JOB_LEASE_SECONDS", "60"))
-AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "5"))
+AI_WORKER_HEARTBEAT_SECONDS = float(os.environ.get("AI_WORKER_HEARTBEAT_SECONDS", "1"))
+AI_WORKER_DEAD_AFTER_SECONDS = float(os.environ.get("AI_WORKER_DEAD_AFTER_SECONDS", "3"))
+AI_WORKER_SWEEP_SECONDS = float(os.environ.get("AI_WORKER_SWEEP_SECONDS", "1"))
+# Longest pause between retries while the channel layer or the database is down.
+AI_WORKER_MAX_BACKOFF_SECONDS = float(os.environ.get("AI_WORKER_MAX_BACKOFF_SECONDS", "5"))
 # Jobs the worker runs at once (each mostly waits on a provider; providers have their own limit).
 AI_WORKER_CONCURRENCY = int(os.environ.get("AI_WORKER_CONCURRENCY", "256"))
 # Threads for the worker's database calls, apart from the one that serves candidate sockets, so
@@ -264,11 +287,33 @@ AI_WORKER_DB_THREADS = int(
     os.environ.get("AI_WORKER_DB_THREADS", "1" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "4")
 )
 
+# --- Rate limits (interview_rt/runtime/ratelimit.py; docs/protocol.md#rate-limits) --------------
+# "burst/per_second" token buckets; shared through Redis when REDIS_URL is set.
+RATE_LIMITS_ENABLED = env_bool("RATE_LIMITS_ENABLED", True)
+RATE_LIMIT_PREFIX = os.environ.get("RATE_LIMIT_PREFIX", "interview_rt:rl")
+RATE_LIMITS = {
+    name: os.environ.get(f"RATE_LIMIT_{name.upper()}", default)
+    for name, default in {
+        # A candidate answers every few minutes and pings every few seconds at most.
+        "socket_frame": "30/5",
+        # Reconnects back off from 1 s; a reloaded tab is a handful.
+        "socket_connect_token": "10/0.5",
+        "socket_connect_ip": "60/2",
+        # The candidate REST endpoints, per client address.
+        "public_ip": "60/2",
+        # Staff password checks (each a deliberately slow hash), per client address.
+        "login_ip": "10/0.2",
+    }.items()
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # No interview token or session key in any log line (django.request logs 4xx paths, daphne
+    # logs socket paths at debug): interview_rt/redact.py.
+    "filters": {"redact": {"()": "interview_rt.redact.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }

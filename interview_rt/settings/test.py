@@ -12,3 +12,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AI_WORKER_SWEEP_SECONDS = 0.5
 AI_WARM_UP = False
+# Rate limits are tested where they are the subject (tests/test_rate_limits.py).
+RATE_LIMITS_ENABLED = False

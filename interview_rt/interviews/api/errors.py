@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.http import JsonResponse
@@ -38,6 +39,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     detail = response.data
     message = detail.get("detail") if isinstance(detail, dict) and "detail" in detail else "Invalid request."
     body: dict[str, Any] = {"code": code, "message": str(message)}
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        body["retry_after"] = max(1, math.ceil(wait))
     if isinstance(exc, exceptions.ValidationError):
         body["errors"] = detail
     response.data = body

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,12 +20,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from interview_rt.runtime import answer_db, candidate_db
 
-from .. import rows, schemas, selectors, services
+from .. import links, rows, schemas, selectors, services
 from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode, Status
 from ..errors import ErrorCode, InterviewError
 from ..events import session_group
 from ..models import AIInterviewResponse
 from .errors import error_response
+
+log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = MAX_FRAME_BYTES
 View = Callable[..., Any]  # an async view; Django types views as sync
@@ -58,31 +61,42 @@ def _body(request: HttpRequest) -> Any:
 
 
 async def _wait_until(session_id: str, ready: Any, timeout: float) -> Any:
-    """Re-check `ready()` (a sync DB read) whenever the session logs a frame, until it is truthy."""
+    """Re-check `ready()` (a sync DB read) whenever the session logs a frame, until it is truthy.
+    With the channel layer down (Redis restarting) it polls the database instead."""
     value = await candidate_db(ready)()
     if value or timeout <= 0:
         return value
     layer = get_channel_layer()
-    channel = await layer.new_channel() if layer else None
     group = session_group(session_id)
-    if layer and channel:
-        await layer.group_add(group, channel)
+    channel = None
+    if layer is not None:
+        try:
+            channel = await layer.new_channel()
+            await layer.group_add(group, channel)
+        except Exception:
+            log.warning("channel layer unavailable; polling session %s", session_id)
+            channel = None
     deadline = time.monotonic() + timeout
     try:
         while not value and time.monotonic() < deadline:
             remaining = max(0.0, deadline - time.monotonic())
-            if layer and channel:
+            if layer is not None and channel is not None:
                 try:
                     async with asyncio.timeout(min(0.5, remaining)):
                         await layer.receive(channel)
                 except TimeoutError:
                     pass
+                except Exception:
+                    channel = None  # the layer went down meanwhile: poll
             else:
                 await asyncio.sleep(min(0.2, remaining))
             value = await candidate_db(ready)()
     finally:
-        if layer and channel:
-            await layer.group_discard(group, channel)
+        if layer is not None and channel is not None:
+            try:
+                await layer.group_discard(group, channel)
+            except Exception:
+                pass  # the membership expires with the group
     return value
 
 
@@ -118,7 +132,9 @@ async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
 async def _start(body: schemas.StartRequest | schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
     await candidate_db(services.session_start)(session_id=session_id)
     view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
-    return view or await candidate_db(_session_view)(session_id)
+    view = view or await candidate_db(_session_view)(session_id)
+    # The credential for the session's later actions: the session id alone is not one.
+    return {**view, "session_key": links.session_key(session_id)}
 
 
 @csrf_exempt
@@ -170,6 +186,7 @@ async def _action_response(body: schemas.RunInterviewRequest, session_id: str) -
 
 
 async def _action_question(body: schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
+    await candidate_db(services.session_check)(session_id=session_id)
     view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
     return view or await candidate_db(_session_view)(session_id)
 
@@ -210,12 +227,16 @@ async def run_interview_view(request: HttpRequest) -> JsonResponse:
         envelope = schemas.validate(schemas.RunInterviewRequest, {**data, "data": None})
         if await candidate_db(selectors.session_get)(session_id=envelope.session_id) is None:
             raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
+        await candidate_db(services.session_authorize)(
+            session_id=envelope.session_id, session_key=envelope.session_key, token=envelope.token
+        )
         body = schemas.validate(schemas.RunInterviewRequest, data)
         return await ACTIONS[body.action](body, body.session_id)
 
     return await _respond(handle, request)
 
 
+@csrf_exempt  # GET only: a POST gets the JSON 405, not an HTML CSRF page
 @allow("GET")
 async def access_view(request: HttpRequest, token: str) -> JsonResponse:
     """GET /api/interviews/access/<token>/: opening a link creates (once) and returns the session."""
@@ -228,6 +249,7 @@ async def access_view(request: HttpRequest, token: str) -> JsonResponse:
         s = selectors.session_snapshot(session_id=session.id)["session"]
         return {
             "session_id": s["id"],
+            "session_key": links.session_key(s["id"]),
             "status": s["status"],
             "interview": {
                 "job_title": s["job_title"],

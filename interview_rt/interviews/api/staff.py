@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interview_rt.runtime import runtime
+
 from .. import links, selectors, services
 from ..constants import (
     DEFAULT_QUESTION_COUNT,
@@ -22,6 +24,7 @@ from ..constants import (
     MIN_TIME_LIMIT_SECONDS,
     FeedbackMode,
     Recommendation,
+    Status,
 )
 from ..errors import ErrorCode, InterviewError
 from ..models import AIInterviewSession
@@ -94,6 +97,16 @@ class InvitationCreateView(APIView):
         )
 
 
+class InvitationRevokeView(APIView):
+    """POST /api/ai-interview/invitations/<id>/revoke/: the link stops working at once; the
+    session's open sockets are closed with 4403."""
+
+    @extend_schema(request=None, responses=dict)
+    def post(self, request: Request, invitation_id: str) -> Response:
+        runtime.publish(services.invitation_revoke(invitation_id=invitation_id))
+        return Response({"invitation_id": invitation_id, "revoked": True})
+
+
 class SessionListView(APIView):
     @extend_schema(responses=SessionSummarySerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -102,6 +115,11 @@ class SessionListView(APIView):
         )
         status = request.query_params.get("status")
         if status:
+            # Only known statuses reach the database (a NUL in a filter is an error on PostgreSQL).
+            if status not in tuple(Status):
+                raise InterviewError(
+                    ErrorCode.INVALID_FIELD, f"status must be one of {', '.join(Status)}.", field="status"
+                )
             qs = qs.filter(status=status)
         return Response(SessionSummarySerializer(qs[:200], many=True).data)
 

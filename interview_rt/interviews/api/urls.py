@@ -7,6 +7,11 @@ urlpatterns = [
     path("ai-interview/start/", public.start_view, name="ai-interview-start"),
     path("ai-interview/run-interview/", public.run_interview_view, name="ai-interview-run"),
     path("ai-interview/invitations/", staff.InvitationCreateView.as_view(), name="ai-interview-invitations"),
+    path(
+        "ai-interview/invitations/<str:invitation_id>/revoke/",
+        staff.InvitationRevokeView.as_view(),
+        name="ai-interview-invitation-revoke",
+    ),
     path("ai-interview/sessions/", staff.SessionListView.as_view(), name="ai-interview-sessions"),
     path(
         "ai-interview/sessions/<str:session_id>/results/",
