@@ -26,6 +26,9 @@ class ErrorCode(StrEnum):
     INTERVIEW_COMPLETED = "interview_completed"
     INTERVIEW_INCOMPLETE = "interview_incomplete"
     QUESTIONS_NOT_READY = "questions_not_ready"
+    NO_OPEN_QUESTION = "no_open_question"
+    QUESTION_LIMIT = "question_limit"
+    CONSENT_OUTDATED = "consent_outdated"
     # Server side
     NOT_FOUND = "not_found"
     BAD_REQUEST = "bad_request"
@@ -63,10 +66,24 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.INTERVIEW_COMPLETED: (409, "an answer after the interview completed"),
     ErrorCode.INTERVIEW_INCOMPLETE: (409, "REST `complete` while questions are unanswered"),
     ErrorCode.QUESTIONS_NOT_READY: (409, "the questions are still being prepared"),
+    ErrorCode.NO_OPEN_QUESTION: (409, "staff: extending the time while no question is open for an answer"),
+    ErrorCode.QUESTION_LIMIT: (409, "staff: adding a question to an interview that holds the most it may (50)"),
+    ErrorCode.CONSENT_OUTDATED: (
+        409,
+        "`consent.accept` names a notice version that is not the current one (re-read the notice; `field`: "
+        "`notice_version`)",
+    ),
     ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation or result"),
     ErrorCode.BAD_REQUEST: (400, "the request could not be read at all"),
-    ErrorCode.NOT_AUTHENTICATED: (401, "staff endpoints without valid credentials"),
-    ErrorCode.PERMISSION_DENIED: (403, "authenticated, but not allowed"),
+    ErrorCode.NOT_AUTHENTICATED: (
+        401,
+        "staff endpoints or the staff socket without valid credentials (socket close 4401)",
+    ),
+    ErrorCode.PERMISSION_DENIED: (
+        403,
+        "authenticated, but the role does not allow it; or a cookie-authenticated staff socket without an allowed "
+        "`Origin` (socket close 4403)",
+    ),
     ErrorCode.METHOD_NOT_ALLOWED: (405, "the endpoint does not take this HTTP method (`Allow` lists those it takes)"),
     ErrorCode.RATE_LIMITED: (429, "too many frames or requests; retry after `retry_after` seconds"),
     ErrorCode.INTERNAL_ERROR: (500, "an unexpected server fault; the frame or request had no effect"),
@@ -111,3 +128,6 @@ CLOSE_LINK_REVOKED = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_SUPERSEDED = 4409
 CLOSE_LINK_EXPIRED = 4410
+# The staff socket: no or bad credentials / a user without a staff role or a cookie without Origin.
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_PERMISSION_DENIED = 4403
