@@ -40,7 +40,7 @@ def test_consent_is_idempotent_and_needs_a_started_session() -> None:
 
 
 def test_consent_not_required_asks_as_before() -> None:
-    s, decision = state.start(make(questions_ready=True), NOW)
+    _, decision = state.start(make(questions_ready=True), NOW)
     assert decision.ask_index == 0
 
 

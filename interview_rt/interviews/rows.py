@@ -15,7 +15,14 @@ from ai_service.types import Evaluation
 from . import state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
-from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession
+from .models import (
+    AdminAction,
+    AIInterviewQuestion,
+    AIInterviewResponse,
+    AIInterviewResult,
+    AIInterviewSession,
+    IntegritySignal,
+)
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
 Id = uuid.UUID | str
@@ -47,11 +54,15 @@ def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None
     """The pure state of a session row. `current`, when it is the question at current_index,
     saves the query for whether it was asked."""
     if current is not None and current.session_id == session.pk and current.order == session.current_index:
-        current_asked = current.asked_at is not None
+        current_asked, next_added = current.asked_at is not None, bool(current.added_by_name)
     else:
-        current_asked = AIInterviewQuestion.objects.filter(
-            session=session, order=session.current_index, asked_at__isnull=False
-        ).exists()
+        row = (
+            AIInterviewQuestion.objects.filter(session=session, order=session.current_index)
+            .values_list("asked_at", "added_by_name")
+            .first()
+        )
+        current_asked = row is not None and row[0] is not None
+        next_added = row is not None and row[0] is None and bool(row[1])
     return state.SessionState(
         status=state.Status(session.status),
         question_count=session.question_count,
@@ -62,6 +73,10 @@ def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None
         evaluated=session.evaluated_count,
         feedback_mode=session.invitation.feedback_mode,
         expires_at=session.invitation.expires_at,
+        consent_required=session.invitation.consent_required,
+        consented=session.consented_at is not None,
+        ended_early=session.ended_early,
+        next_added=next_added and not current_asked,
     )
 
 
@@ -76,6 +91,11 @@ SESSION_FIELDS = [
     "completed_at",
     "last_activity_at",
     "last_seq",
+    "feed_seq",
+    "ended_early",
+    "consent_version",
+    "consented_at",
+    "ended_by",
 ]
 
 
@@ -91,6 +111,7 @@ def apply(session: AIInterviewSession, new: state.SessionState, now: datetime) -
     session.current_index = new.current_index
     session.answered_count = new.answered
     session.evaluated_count = new.evaluated
+    session.ended_early = new.ended_early
     session.last_activity_at = now
 
 
@@ -202,6 +223,9 @@ def answer_detail(r: AIInterviewResponse) -> dict[str, Any]:
         "response_text": r.response_text,
         "received_at": r.received_at.isoformat(),
         "time_taken_seconds": r.time_taken_seconds,
+        "added_by": q.added_by_name or None,
+        # Signals for a person to judge; no score reads them.
+        "integrity": r.integrity or None,
         "evaluation_status": r.evaluation_status,
         "provenance": {
             "provider": r.provider,
@@ -224,6 +248,7 @@ def result_payload(result: AIInterviewResult) -> dict[str, Any]:
         "strengths": result.strengths,
         "weaknesses": result.weaknesses,
         "insufficient_evidence_count": result.insufficient_evidence_count,
+        "ended_early": result.ended_early,
     }
 
 
@@ -231,3 +256,133 @@ def answers_of(session: AIInterviewSession) -> list[AIInterviewResponse]:
     return list(
         AIInterviewResponse.objects.filter(session=session).select_related("question").order_by("question__order")
     )
+
+
+# --- what staff see --------------------------------------------------------------------------------
+
+
+def staff_question(q: AIInterviewQuestion) -> dict[str, Any]:
+    """A question as staff see it: what the candidate sees, plus its key points and who added it."""
+    return {**question_payload(q), "key_points": list(q.key_points or []), "added_by": q.added_by_name or None}
+
+
+def integrity_summary(signals: list[tuple[str, int | None]], *, time_to_submit_ms: int | None = None) -> dict[str, Any]:
+    """The signals of one question as counts and times, for a person to judge (never scored)."""
+    summary: dict[str, Any] = {
+        "paste_count": 0,
+        "paste_chars": 0,
+        "focus_lost_count": 0,
+        "focus_away_ms": 0,
+        "first_keystroke_ms": None,
+        "time_to_submit_ms": time_to_submit_ms,
+    }
+    for kind, value in signals:
+        if kind == "paste":
+            summary["paste_count"] += 1
+            summary["paste_chars"] += value or 0
+        elif kind == "focus_lost":
+            summary["focus_lost_count"] += 1
+        elif kind == "focus_regained":
+            summary["focus_away_ms"] += value or 0
+        elif kind == "first_keystroke" and summary["first_keystroke_ms"] is None:
+            summary["first_keystroke_ms"] = value
+    return summary
+
+
+def question_signals(question: AIInterviewQuestion) -> list[tuple[str, int | None]]:
+    return list(
+        IntegritySignal.objects.filter(question=question).order_by("created_at", "id").values_list("kind", "value")
+    )
+
+
+def staff_answer(r: AIInterviewResponse) -> dict[str, Any]:
+    """An answer as staff see it when it arrives (needs `r.question`)."""
+    return {
+        "response_id": str(r.id),
+        "question_id": str(r.question_id),
+        "order": r.question.order,
+        "client_id": r.client_id,
+        "text": r.response_text,
+        "response_type": r.response_type,
+        "late": r.is_late,
+        "received_at": r.received_at.isoformat(),
+        "time_taken_seconds": r.time_taken_seconds,
+        "integrity": r.integrity or integrity_summary([]),
+    }
+
+
+def staff_feedback(r: AIInterviewResponse) -> dict[str, Any]:
+    return {
+        **feedback_payload(r),
+        "order": r.question.order,
+        "evaluation_status": r.evaluation_status,
+        "fallback_used": r.fallback_used,
+    }
+
+
+def signal_payload(signal: IntegritySignal) -> dict[str, Any]:
+    return {
+        "kind": signal.kind,
+        "value": signal.value,
+        "question_id": str(signal.question_id) if signal.question_id else None,
+        "at": signal.created_at.isoformat(),
+    }
+
+
+def action_payload(action: AdminAction) -> dict[str, Any]:
+    return {
+        "id": action.pk,
+        "kind": action.kind,
+        "actor": action.actor_name,
+        "at": action.created_at.isoformat(),
+        "detail": action.detail,
+    }
+
+
+def session_row(
+    session: AIInterviewSession,
+    scores: list[dict[str, Any]],
+    result: AIInterviewResult | None,
+    *,
+    awaiting: state.Awaiting | None = None,
+) -> dict[str, Any]:
+    """One session in the staff list (needs `session.invitation.candidate` and `.job`)."""
+    inv = session.invitation
+    return {
+        "id": str(session.id),
+        "candidate_name": inv.candidate.name,
+        "candidate_email": inv.candidate.email,
+        "job_id": inv.job_id,
+        "job_title": inv.job.title,
+        "interview_type": inv.interview_type,
+        "awaiting": (awaiting or state_of(session).awaiting).value,
+        "created_at": session.created_at.isoformat(),
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "consented": session.consented_at is not None,
+        "ended_early": session.ended_early,
+        "scores": scores,
+        "overall_score": result.overall_score if result else None,
+        "recommendation": result.recommendation if result else None,
+        "feed_seq": session.feed_seq,
+        "progress": progress(session),
+    }
+
+
+def progress(session: AIInterviewSession) -> dict[str, Any]:
+    """A session's place as the staff list shows it, from the row alone (no query); every staff
+    feed frame carries it, so a list updates in place from any one frame."""
+    return {
+        "status": session.status,
+        # A candidate's socket marks the session in progress on connect and abandoned on leave.
+        "connected": session.status == "in_progress",
+        "answered": session.answered_count,
+        "evaluated": session.evaluated_count,
+        "question_count": session.question_count,
+        "last_activity_at": session.last_activity_at.isoformat() if session.last_activity_at else None,
+    }
+
+
+def score_of(r: AIInterviewResponse | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(r, dict):
+        return {"order": r["question__order"], "score": r["score"], "insufficient_evidence": r["insufficient_evidence"]}
+    return {"order": r.question.order, "score": r.score, "insufficient_evidence": r.insufficient_evidence}

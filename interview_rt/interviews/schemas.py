@@ -144,6 +144,7 @@ class Result(_Out):
     strengths: list[str]
     weaknesses: list[str]
     insufficient_evidence_count: int
+    ended_early: bool = Field(default=False, description="an interviewer ended the interview early")
 
 
 class InterviewInfo(_Out):
@@ -176,6 +177,7 @@ class QuestionAsked(_Out):
     type: Literal["question.asked"]
     seq: int
     question: Question
+    total: int | None = Field(default=None, description="questions in the interview now (interviewers may add)")
     duplicate: bool | None = None
 
 

@@ -10,9 +10,18 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import rows
+from . import access, rows
 from .constants import EvaluationStatus, Status
-from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewResult, AIInterviewSession, SessionFrame
+from .models import (
+    AdminAction,
+    AIInterviewQuestion,
+    AIInterviewResponse,
+    AIInterviewResult,
+    AIInterviewSession,
+    FeedFrame,
+    IntegritySignal,
+    SessionFrame,
+)
 from .rows import Id
 
 REPLAY_LIMIT = 500
@@ -112,6 +121,13 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
         "job": {"title": inv.job.title, "skills": inv.job.required_skills},
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "completed_at": session.completed_at.isoformat() if session.completed_at else None,
+        "consent": (
+            {"notice_version": session.consent_version, "consented_at": session.consented_at.isoformat()}
+            if session.consented_at
+            else None
+        ),
+        "ended_early": session.ended_early,
+        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session=session).order_by("id")],
         "result": (
             {
                 **rows.result_payload(result),
@@ -128,3 +144,85 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
         ),
         "answers": answers,
     }
+
+
+# --- staff -----------------------------------------------------------------------------------------
+
+# The staff list: sessions not yet over, and those that ended recently (to review).
+RECENT_HOURS = 24
+SNAPSHOT_LIMIT = 500
+
+
+def feed_snapshot(*, user: Any) -> list[dict[str, Any]]:
+    """The sessions the user sees that are live or ended in the last day, newest first, each
+    current as of its own `feed_seq` (deltas with a higher seq follow)."""
+    since = timezone.now() - timedelta(hours=RECENT_HOURS)
+    sessions = list(
+        access.visible_sessions(user)
+        .filter(Q(status__in=(Status.CREATED, Status.IN_PROGRESS, Status.ABANDONED)) | Q(last_activity_at__gte=since))
+        .select_related("invitation__job", "invitation__candidate")
+        .order_by("-created_at")[:SNAPSHOT_LIMIT]
+    )
+    ids = [s.pk for s in sessions]
+    scores: dict[Any, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    for r in (
+        AIInterviewResponse.objects.filter(session_id__in=ids)
+        .order_by("question__order")
+        .values("session_id", "question__order", "score", "insufficient_evidence", "evaluation_status")
+    ):
+        if r["evaluation_status"] != EvaluationStatus.PENDING:
+            scores[r["session_id"]].append(rows.score_of(dict(r)))
+    results = {r.session_id: r for r in AIInterviewResult.objects.filter(session_id__in=ids)}
+    return [rows.session_row(s, scores[s.pk], results.get(s.pk)) for s in sessions]
+
+
+def session_row(*, session_id: Id) -> dict[str, Any]:
+    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
+    scores = [
+        rows.score_of(dict(r))
+        for r in AIInterviewResponse.objects.filter(session=session)
+        .exclude(evaluation_status=EvaluationStatus.PENDING)
+        .order_by("question__order")
+        .values("question__order", "score", "insufficient_evidence")
+    ]
+    return rows.session_row(session, scores, AIInterviewResult.objects.filter(session=session).first())
+
+
+def transcript(*, session_id: Id) -> dict[str, Any]:
+    """Everything staff watching a session see so far, as of its `feed_seq` (exact under the
+    session lock): each asked question with its answer, grade and signals; actions; result."""
+    session_id = rows.parse_uuid(session_id, "session_id")
+    row = session_row(session_id=session_id)
+    questions = list(
+        AIInterviewQuestion.objects.filter(session_id=session_id, asked_at__isnull=False).order_by("order")
+    )
+    answers = {r.question_id: r for r in AIInterviewResponse.objects.filter(session_id=session_id)}
+    signals: dict[Any, list[dict[str, Any]]] = {}
+    for signal in IntegritySignal.objects.filter(session_id=session_id).order_by("created_at", "id"):
+        signals.setdefault(signal.question_id, []).append(rows.signal_payload(signal))
+    items = []
+    for q in questions:
+        r = answers.get(q.pk)
+        if r is not None:
+            r.question = q
+        items.append(
+            {
+                "question": rows.staff_question(q),
+                "answer": rows.staff_answer(r) if r else None,
+                "feedback": rows.staff_feedback(r) if r and r.evaluation_status != EvaluationStatus.PENDING else None,
+                "signals": signals.get(q.pk, []),
+            }
+        )
+    result = AIInterviewResult.objects.filter(session_id=session_id).first()
+    return {
+        "seq": row["feed_seq"],
+        "session": row,
+        "items": items,
+        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session_id=session_id).order_by("id")],
+        "result": rows.result_payload(result) if result else None,
+    }
+
+
+def feed_frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+    found = FeedFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq).order_by("seq")[:limit]
+    return [row.payload for row in found]

@@ -92,6 +92,11 @@ class Decision:
     insert_question_at: int | None = None  # store an interviewer's question at this index first
 
 
+def check_live(state: SessionState, now: datetime) -> None:
+    """Refuse unless the interview is still running (an interviewer's message, for one)."""
+    _check_live(state, now)
+
+
 def _check_live(state: SessionState, now: datetime) -> None:
     if state.status == Status.COMPLETED:
         raise TransitionError("interview_completed", "This interview is already completed.")

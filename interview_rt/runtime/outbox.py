@@ -18,7 +18,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from interview_rt.interviews.events import Emitted, session_group
+from interview_rt.interviews.events import STAFF_GROUP, Emitted, session_group, watch_group
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,14 @@ def messages(emitted: Emitted) -> list[Message]:
     out: list[Message] = [
         ("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
         for session_id, frame in emitted.frames
+    ]
+    out += [
+        ("group_send", STAFF_GROUP, {"type": "staff.frame", "frame": s.frame, "job_id": s.job_id})
+        for s in emitted.staff
+    ]
+    out += [
+        ("group_send", watch_group(d.session_id), {"type": "staff.draft", "frame": d.frame, "job_id": d.job_id})
+        for d in emitted.drafts
     ]
     out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
     return out

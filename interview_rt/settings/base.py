@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "interview_rt.interviews",
 ]
@@ -153,6 +154,8 @@ FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://127.0.0.1:8000/interview/"
 INTERVIEW_LINK_DEFAULT_DAYS = int(os.environ.get("INTERVIEW_LINK_DEFAULT_DAYS", "7"))
 # Seconds past a question's time limit before an answer counts as late (network, typing lag).
 INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS", "5"))
+# New invitations require the consent and AI notice before the first question.
+INTERVIEW_REQUIRE_CONSENT = env_bool("INTERVIEW_REQUIRE_CONSENT", True)
 # Follow-up questions the interview asks per planned question when a provider proposes one.
 INTERVIEW_MAX_FOLLOW_UPS = int(os.environ.get("AI_MODEL_MAX_FOLLOW_UPS", "1") or 1)
 
