@@ -26,13 +26,9 @@ def role_of(user: Any) -> Role | None:
         return None
     if user.is_superuser:
         return Role.ADMIN
-    if hasattr(user, "_interview_role"):
-        cached: Role | None = user._interview_role
-        return cached
+    # Read each time (one small query): a long-lived staff socket must not keep a revoked role.
     names = set(user.groups.values_list("name", flat=True))
-    role = next((r for r in _ORDER if r.value in names), None)
-    user._interview_role = role
-    return role
+    return next((r for r in _ORDER if r.value in names), None)
 
 
 def permissions_of(user: Any) -> frozenset[Permission]:

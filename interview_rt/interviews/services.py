@@ -184,6 +184,7 @@ def session_open(*, token: str) -> Opened:
     invitation = links.read_token(token, now=now)
     session = AIInterviewSession.objects.filter(invitation=invitation).first()
     if session is not None:
+        session.invitation = invitation  # already read: callers use its job without a query
         return Opened(session, Emitted())
     out = Emitted()
     try:
@@ -247,6 +248,7 @@ class Connection:
     missed: list[Frame]
     start_error: InterviewError | None = None
     emitted: Emitted = field(default_factory=Emitted)
+    job_id: int = 0
 
 
 def session_connect(*, token: str, last_seq: int | None) -> Connection:
@@ -264,7 +266,7 @@ def session_connect(*, token: str, last_seq: int | None) -> Connection:
         locked(opened.session.pk)
         snapshot = selectors.session_snapshot(session_id=opened.session.pk)
         missed = selectors.frames_after(session_id=opened.session.pk, seq=last_seq) if last_seq is not None else []
-    return Connection(str(opened.session.pk), snapshot, missed, start_error, out)
+    return Connection(str(opened.session.pk), snapshot, missed, start_error, out, opened.session.invitation.job_id)
 
 
 def session_sync(*, session_id: Id) -> dict[str, Any]:
