@@ -330,9 +330,20 @@ WaitSeconds = Annotated[
 ]
 
 
+NoticeVersion = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        description="accept the consent and AI notice of this version (needed when `awaiting` is `consent`)",
+    ),
+]
+
+
 class StartRequest(_In):
     token: Annotated[str, Field(min_length=1, max_length=512)]
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS
+    notice_version: NoticeVersion | None = None
 
 
 class ResponseData(_In):
@@ -348,6 +359,7 @@ class RunInterviewRequest(_In):
     session_id: Annotated[str, Field(min_length=1, max_length=MAX_ANSWER_CHARS)]
     data: ResponseData | None = Field(default=None, description="required for action `response`")
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS
+    notice_version: NoticeVersion | None = Field(default=None, description="action `start`: accept the notice")
 
 
 class Progress(_Out):

@@ -13,5 +13,10 @@ urlpatterns = [
         staff.SessionResultView.as_view(),
         name="ai-interview-results",
     ),
+    path(
+        "ai-interview/sessions/<str:session_id>/actions/",
+        staff.SessionActionsView.as_view(),
+        name="ai-interview-actions",
+    ),
     path("ai-interview/results/<str:session_id>/review/", staff.ResultReviewView.as_view(), name="ai-interview-review"),
 ]
