@@ -1,6 +1,8 @@
-"""HTTP only: REST API, admin, schema, health, and the candidate page. Sockets are in consumers/."""
+"""HTTP only: REST API, admin, schema, health, the candidate page and the staff dashboard. Sockets
+are in consumers/; static files are served by WhiteNoise's middleware."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
@@ -32,4 +34,7 @@ urlpatterns = [
     path("healthz", public.health_view, name="health"),
     path("interview/<str:token>", pages.candidate_page, name="candidate-page"),
     path("interview/<str:token>/", pages.candidate_page),
+    path("staff/", pages.staff_dashboard, name="staff-dashboard"),
+    path("staff/login/", pages.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/logout/", auth_views.LogoutView.as_view(next_page="/staff/login/"), name="staff-logout"),
 ]
