@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +134,8 @@ STATIC_ROOT = os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles"
 # Serve straight from the apps' static folders (no collectstatic needed); production.py turns
 # this off and serves collectstatic's output.
 WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+# Without collectstatic, STATIC_ROOT does not exist; that is expected when serving from finders.
+warnings.filterwarnings("ignore", message=r"No directory at: .*", category=UserWarning)
 LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 

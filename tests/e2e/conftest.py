@@ -78,7 +78,7 @@ class Server:
             + (f"u.groups.add(Group.objects.get(name={role!r})); " if role else "")
             + "print(Token.objects.create(user=u).key)"
         )
-        return self.manage("shell", "-c", code).strip()
+        return self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1]
 
     def create_interview(self, **options: Any) -> dict[str, Any]:
         args = ["create_interview", "--json", "--candidate-name", "Grace", "--candidate-email", "g@example.com"]
