@@ -9,6 +9,7 @@ session's `seq` order, once, filling a gap from the feed log. Every socket hears
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -78,9 +79,13 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
     hidden: set[int]
     sent: dict[str, int]  # per session, the last feed seq this socket sent
     watching: set[str]
+    # Sessions whose transcript is being read: their feed frames (seq, JSON text) wait here, the
+    # others flow on.
+    opening: dict[str, list[tuple[int, str]]]
+    tasks: set[asyncio.Task[None]]
 
     async def connect(self) -> None:
-        self.hidden, self.sent, self.watching = set(), {}, set()
+        self.hidden, self.sent, self.watching, self.opening, self.tasks = set(), {}, set(), {}, set()
         offered = self.scope.get("subprotocols") or []
         # Accept first (browsers only see 44xx codes on an accepted socket), choosing our
         # subprotocol when the client offered it, never echoing a token.
@@ -123,6 +128,8 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "feed.snapshot", "user": who, "sessions": sessions})
 
     async def disconnect(self, code: int) -> None:
+        for task in self.tasks:
+            task.cancel()
         if self.user is None:
             return
         await self.channel_layer.group_discard(STAFF_GROUP, self.channel_name)
@@ -171,20 +178,39 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_watch(self, frame: schemas.Watch) -> None:
         sid = str(uuid.UUID(frame.session_id))
-        if sid not in self.watching and len(self.watching) >= MAX_WATCHED:
+        if sid in self.opening:
+            return
+        if sid not in self.watching and len(self.watching) + len(self.opening) >= MAX_WATCHED:
             raise InterviewError(ErrorCode.RATE_LIMITED, f"Watch at most {MAX_WATCHED} sessions; unwatch one first.")
+        # The transcript is read on the staff lane, after every candidate's work: meanwhile this
+        # session's feed frames wait and every other session's flow on (a task, not an await here,
+        # since a consumer handles one message at a time).
+        self.opening[sid] = []
+        task = asyncio.get_running_loop().create_task(self._open_watch(sid, frame))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _open_watch(self, sid: str, frame: schemas.Watch) -> None:
         # Join first so no draft typed while the transcript is read is missed.
         await self.channel_layer.group_add(watch_group(sid), self.channel_name)
         try:
             transcript = await staff_db(services.staff_transcript)(session_id=sid, user=self.user)
-        except InterviewError:
+        except Exception as exc:
             if sid not in self.watching:
                 await self.channel_layer.group_discard(watch_group(sid), self.channel_name)
-            raise
+            refusal = exc if isinstance(exc, InterviewError) else InterviewError(ErrorCode.INTERNAL_ERROR, "Try again.")
+            await self.send_json(self._error(refusal, frame))
+            await self._flush_opening(sid)
+            return
         self.watching.add(sid)
-        await self.send_json({"type": "watch.transcript", "session_id": sid, **transcript})
-        # The transcript includes every feed frame up to its seq: skip those still on their way.
+        # The transcript includes every feed frame up to its seq: those still on their way are skipped.
         self.sent[sid] = max(self.sent.get(sid, 0), transcript["seq"])
+        await self.send_json({"type": "watch.transcript", "session_id": sid, **transcript})
+        await self._flush_opening(sid)
+
+    async def _flush_opening(self, sid: str) -> None:
+        for seq, text in self.opening.pop(sid, []):
+            await self._deliver(sid, seq, text)
 
     async def on_unwatch(self, frame: schemas.Unwatch) -> None:
         sid = str(uuid.UUID(frame.session_id))
@@ -229,9 +255,12 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
         self.hidden.add(job_id)
         return False
 
-    async def _deliver(self, frame: dict[str, Any]) -> None:
-        """Send a session's feed frame in that session's seq order, once; fill gaps from the log."""
-        sid, seq = frame["session_id"], frame["seq"]
+    async def _deliver(self, sid: str, seq: int, text: str) -> None:
+        """Send a session's feed frame (JSON text) in that session's seq order, once; fill a gap
+        from the log first."""
+        if sid in self.opening:
+            self.opening[sid].append((seq, text))
+            return
         last = self.sent.get(sid, 0)
         if seq <= last:
             return
@@ -243,14 +272,14 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
                     self.sent[sid] = logged["seq"]
             if seq <= self.sent.get(sid, 0):
                 return
-        await self.send_json(frame)
+        await self.send(text_data=text)
         self.sent[sid] = seq
 
     async def staff_frame(self, message: dict[str, Any]) -> None:
         if await self._visible(message["job_id"]):
-            await self._deliver(message["frame"])
+            await self._deliver(message["session_id"], message["seq"], message["text"])
 
     async def staff_draft(self, message: dict[str, Any]) -> None:
         # Only watchers are in the session's watch group, and only after a permitted `watch`.
-        if message["frame"]["session_id"] in self.watching:
-            await self.send_json(message["frame"])
+        if message["session_id"] in self.watching:
+            await self.send(text_data=message["text"])

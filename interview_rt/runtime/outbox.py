@@ -11,6 +11,7 @@ reconnect; a worker that misses a nudge finds the job in its sweep.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -30,12 +31,28 @@ def messages(emitted: Emitted) -> list[Message]:
         ("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
         for session_id, frame in emitted.frames
     ]
+    # Staff frames travel encoded once: every staff socket sends the same text, and the channel
+    # layer copies (in memory) or packs (Redis) a string, not a nested dict, per socket.
     out += [
-        ("group_send", STAFF_GROUP, {"type": "staff.frame", "frame": s.frame, "job_id": s.job_id})
+        (
+            "group_send",
+            STAFF_GROUP,
+            {
+                "type": "staff.frame",
+                "job_id": s.job_id,
+                "session_id": s.session_id,
+                "seq": s.frame["seq"],
+                "text": json.dumps(s.frame),
+            },
+        )
         for s in emitted.staff
     ]
     out += [
-        ("group_send", watch_group(d.session_id), {"type": "staff.draft", "frame": d.frame, "job_id": d.job_id})
+        (
+            "group_send",
+            watch_group(d.session_id),
+            {"type": "staff.draft", "session_id": d.session_id, "text": json.dumps(d.frame)},
+        )
         for d in emitted.drafts
     ]
     out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
