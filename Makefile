@@ -28,7 +28,7 @@ run: $(VENV)/.runtime
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		echo "chromium is not installed and this is not root: the browser test will be skipped"
+		echo "chromium is not installed and this is not root: the browser tests will be skipped (they fail under CI=true)"
 
 ## Install everything, then lint, type-check and run the whole test suite.
 test: $(VENV)/.dev chromium

@@ -1,11 +1,16 @@
+from typing import Any
+
 from django.contrib import admin
 
 from .models import (
+    AdminAction,
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
     Candidate,
+    FeedFrame,
+    IntegritySignal,
     InterviewInvitation,
     Job,
     SessionFrame,
@@ -14,8 +19,10 @@ from .models import (
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["title", "created_at"]
+    list_display = ["title", "owner", "created_at"]
     search_fields = ["title"]
+    # Who sees the job's sessions besides its owner (recruiters, reviewers).
+    filter_horizontal = ["team"]
 
 
 @admin.register(Candidate)
@@ -63,5 +70,34 @@ class AIInterviewResultAdmin(admin.ModelAdmin):
 
 @admin.register(SessionFrame)
 class SessionFrameAdmin(admin.ModelAdmin):
+    list_display = ["session", "seq", "type", "created_at"]
+    list_filter = ["type"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs and audit trails are written by the services only."""
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AdminAction)
+class AdminActionAdmin(ReadOnlyAdmin):
+    list_display = ["session", "actor_name", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["actor_name"]
+
+
+@admin.register(IntegritySignal)
+class IntegritySignalAdmin(ReadOnlyAdmin):
+    list_display = ["session", "question", "kind", "value", "created_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(FeedFrame)
+class FeedFrameAdmin(ReadOnlyAdmin):
     list_display = ["session", "seq", "type", "created_at"]
     list_filter = ["type"]
