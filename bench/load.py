@@ -599,7 +599,9 @@ class AdminResult:
     error: str | None = None
 
 
-async def run_admin(res: AdminResult, key: str, port: int, stop: asyncio.Event, ready: asyncio.Event) -> AdminResult:
+async def run_admin(
+    res: AdminResult, key: str, port: int, stop: asyncio.Event, ready: asyncio.Event, watch: bool = True
+) -> AdminResult:
     """One staff socket: the feed of every session, and `watch` each session as it opens; notes
     when each answer arrives, and checks each session's feed seq is in order, once."""
     last: dict[str, int] = {}
@@ -641,7 +643,7 @@ async def run_admin(res: AdminResult, key: str, port: int, stop: asyncio.Event, 
                 if seq != last.get(sid, 0) + 1:
                     res.order_violations.append(f"{sid[:8]}: seq {seq} after {last.get(sid, 0)}")
                 last[sid] = max(seq, last.get(sid, 0))
-                if kind == "session.opened":
+                if kind == "session.opened" and watch:
                     res.watched += 1
                     await ws.send(json.dumps({"type": "watch", "session_id": sid}))
                 elif kind == "answer.received":
@@ -837,7 +839,7 @@ async def run_scenario(
     if staff_keys:
         readies = [asyncio.Event() for _ in staff_keys]
         admin_tasks = [
-            asyncio.create_task(run_admin(admin_results[i], key, port, stop, readies[i]))
+            asyncio.create_task(run_admin(admin_results[i], key, port, stop, readies[i], args.admins_watch))
             for i, key in enumerate(staff_keys)
         ]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
@@ -1403,6 +1405,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--admins-baseline",
         action="store_true",
         help="with --admins: run the scenario without admins first and compare the ack percentiles",
+    )
+    p.add_argument(
+        "--no-admins-watch",
+        dest="admins_watch",
+        action="store_false",
+        help="the staff sockets take the feed only, without `watch` (no transcripts, no drafts)",
     )
     args = p.parse_args(argv)
     if args.sessions is not None and not 1 <= args.sessions <= MAX_SESSIONS:

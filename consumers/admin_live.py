@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
 
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "interview-rt.staff"
 TOKEN_PREFIX = "token."
-# Sessions one socket may watch at once (each is a group membership and a stream of drafts).
-MAX_WATCHED = 50
 
 
 def _token_of(scope: dict[str, Any]) -> str | None:
@@ -180,8 +179,10 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
         sid = str(uuid.UUID(frame.session_id))
         if sid in self.opening:
             return
-        if sid not in self.watching and len(self.watching) + len(self.opening) >= MAX_WATCHED:
-            raise InterviewError(ErrorCode.RATE_LIMITED, f"Watch at most {MAX_WATCHED} sessions; unwatch one first.")
+        # Each watched session is a group membership and a stream of drafts: bounded per socket.
+        limit = settings.STAFF_MAX_WATCHED
+        if sid not in self.watching and len(self.watching) + len(self.opening) >= limit:
+            raise InterviewError(ErrorCode.RATE_LIMITED, f"Watch at most {limit} sessions; unwatch one first.")
         # The transcript is read on the staff lane, after every candidate's work: meanwhile this
         # session's feed frames wait and every other session's flow on (a task, not an await here,
         # since a consumer handles one message at a time).

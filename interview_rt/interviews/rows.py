@@ -50,11 +50,18 @@ def locked(session_id: object) -> AIInterviewSession:
         raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.") from None
 
 
-def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None = None) -> state.SessionState:
-    """The pure state of a session row. `current`, when it is the question at current_index,
-    saves the query for whether it was asked."""
+def state_of(
+    session: AIInterviewSession,
+    *,
+    current: AIInterviewQuestion | None = None,
+    known: tuple[datetime | None, str] | None = None,
+) -> state.SessionState:
+    """The pure state of a session row. `current`, when it is the question at current_index, or
+    `known` (its asked_at and added_by_name, read in bulk) saves the query for whether it was asked."""
     if current is not None and current.session_id == session.pk and current.order == session.current_index:
         current_asked, next_added = current.asked_at is not None, bool(current.added_by_name)
+    elif known is not None:
+        current_asked, next_added = known[0] is not None, bool(known[1])
     else:
         row = (
             AIInterviewQuestion.objects.filter(session=session, order=session.current_index)

@@ -173,7 +173,24 @@ def feed_snapshot(*, user: Any) -> list[dict[str, Any]]:
         if r["evaluation_status"] != EvaluationStatus.PENDING:
             scores[r["session_id"]].append(rows.score_of(dict(r)))
     results = {r.session_id: r for r in AIInterviewResult.objects.filter(session_id__in=ids)}
-    return [rows.session_row(s, scores[s.pk], results.get(s.pk)) for s in sessions]
+    # The question at each session's current index, in one query (for `awaiting`).
+    at_index = {(s.pk, s.current_index) for s in sessions}
+    known: dict[tuple[Any, int], tuple[Any, str]] = {
+        (sid, order): (asked_at, added)
+        for sid, order, asked_at, added in AIInterviewQuestion.objects.filter(session_id__in=ids).values_list(
+            "session_id", "order", "asked_at", "added_by_name"
+        )
+        if (sid, order) in at_index
+    }
+    return [
+        rows.session_row(
+            s,
+            scores[s.pk],
+            results.get(s.pk),
+            awaiting=rows.state_of(s, known=known.get((s.pk, s.current_index), (None, ""))).awaiting,
+        )
+        for s in sessions
+    ]
 
 
 def session_row(*, session_id: Id) -> dict[str, Any]:
@@ -188,37 +205,42 @@ def session_row(*, session_id: Id) -> dict[str, Any]:
     return rows.session_row(session, scores, AIInterviewResult.objects.filter(session=session).first())
 
 
-def transcript(*, session_id: Id) -> dict[str, Any]:
+def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
     """Everything staff watching a session see so far, as of its `feed_seq` (exact under the
-    session lock): each asked question with its answer, grade and signals; actions; result."""
-    session_id = rows.parse_uuid(session_id, "session_id")
-    row = session_row(session_id=session_id)
-    questions = list(
-        AIInterviewQuestion.objects.filter(session_id=session_id, asked_at__isnull=False).order_by("order")
-    )
-    answers = {r.question_id: r for r in AIInterviewResponse.objects.filter(session_id=session_id)}
+    session lock): each asked question with its answer, grade and signals; actions; result.
+    `session` comes with its invitation's candidate and job."""
+    all_questions = list(AIInterviewQuestion.objects.filter(session=session).order_by("order"))
+    answers = {r.question_id: r for r in AIInterviewResponse.objects.filter(session=session)}
     signals: dict[Any, list[dict[str, Any]]] = {}
-    for signal in IntegritySignal.objects.filter(session_id=session_id).order_by("created_at", "id"):
+    for signal in IntegritySignal.objects.filter(session=session).order_by("created_at", "id"):
         signals.setdefault(signal.question_id, []).append(rows.signal_payload(signal))
-    items = []
-    for q in questions:
+    result = AIInterviewResult.objects.filter(session=session).first()
+    current = next((q for q in all_questions if q.order == session.current_index), None)
+    items, scores = [], []
+    for q in all_questions:
+        if q.asked_at is None:
+            continue
         r = answers.get(q.pk)
+        graded = r is not None and r.evaluation_status != EvaluationStatus.PENDING
         if r is not None:
             r.question = q
+            if graded:
+                scores.append(rows.score_of(r))
         items.append(
             {
                 "question": rows.staff_question(q),
                 "answer": rows.staff_answer(r) if r else None,
-                "feedback": rows.staff_feedback(r) if r and r.evaluation_status != EvaluationStatus.PENDING else None,
+                "feedback": rows.staff_feedback(r) if r is not None and graded else None,
                 "signals": signals.get(q.pk, []),
             }
         )
-    result = AIInterviewResult.objects.filter(session_id=session_id).first()
+    known = (current.asked_at, current.added_by_name) if current else (None, "")
+    row = rows.session_row(session, scores, result, awaiting=rows.state_of(session, known=known).awaiting)
     return {
-        "seq": row["feed_seq"],
+        "seq": session.feed_seq,
         "session": row,
         "items": items,
-        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session_id=session_id).order_by("id")],
+        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session=session).order_by("id")],
         "result": rows.result_payload(result) if result else None,
     }
 

@@ -279,10 +279,11 @@ def session_sync(*, session_id: Id) -> dict[str, Any]:
 def staff_transcript(*, session_id: Id, user: Any) -> dict[str, Any]:
     """What a staff socket shows when it starts watching a session, exactly as of its feed seq
     (taken under the session lock, so no feed frame lands in between)."""
-    access.session_for(user, session_id, Permission.VIEW)
     with transaction.atomic():
+        # The lock first, then the read (as the user may see it) of the row it froze.
         locked(session_id)
-        return selectors.transcript(session_id=session_id)
+        session = access.session_for(user, session_id, Permission.VIEW)
+        return selectors.transcript(session=session)
 
 
 def session_leave(*, session_id: Id) -> Emitted:

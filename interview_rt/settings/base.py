@@ -249,6 +249,8 @@ AI_WORKER_CONCURRENCY = int(os.environ.get("AI_WORKER_CONCURRENCY", "256"))
 # an acknowledgement never queues behind a batch of evaluation writes. SQLite has one writer
 # anyway, so one thread there.
 CANDIDATE_DB_THREADS = int(os.environ.get("CANDIDATE_DB_THREADS", "4"))  # ignored on SQLite
+# Sessions one staff socket may watch at once (a tool watching a hiring drive may want many).
+STAFF_MAX_WATCHED = int(os.environ.get("STAFF_MAX_WATCHED", "200"))
 # Staff sockets' database calls (PostgreSQL; on SQLite they run last on the one thread).
 STAFF_DB_THREADS = int(os.environ.get("STAFF_DB_THREADS", "2"))
 AI_WORKER_DB_THREADS = int(

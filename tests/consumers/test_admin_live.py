@@ -375,3 +375,73 @@ async def test_consent_before_the_first_question(amake_invitation: Any, settings
     assert accepted["notice_version"] == CONSENT_NOTICE_VERSION
     await c.close()
     await staff.close()
+
+
+async def test_a_lost_feed_message_is_filled_from_the_log(amake_invitation: Any) -> None:
+    from interview_rt.interviews import services
+
+    _, token = await make_user("gaps", "admin")
+    _, cand_token = await amake_invitation()
+    c = Candidate(cand_token)
+    question = await first_question(c, await c.connect())
+    staff = Staff(token=token)
+    sid = (await staff.connect())["sessions"][0]["id"]
+    # Logged but never published: as if the channel layer lost the message.
+    await database_sync_to_async(services.signal_record)(
+        session_id=sid, kind="paste", value=5, question_id=question["id"]
+    )
+    await c.send({"type": "integrity.signal", "question_id": question["id"], "kind": "paste", "value": 6})
+    first = await staff.until(lambda f: f["type"] == "integrity.signal")
+    second = await staff.until(lambda f: f["type"] == "integrity.signal")
+    assert [first["signal"]["value"], second["signal"]["value"]] == [5, 6]
+    assert second["seq"] == first["seq"] + 1
+    await c.close()
+    await staff.close()
+
+
+async def test_other_sessions_flow_while_a_watch_is_opening(amake_invitation: Any, monkeypatch: Any) -> None:
+    import asyncio
+
+    from consumers import admin_live
+    from interview_rt.interviews import services
+
+    _, token = await make_user("busy", "admin")
+    _, token_a = await amake_invitation(candidate_name="Slow")
+    _, token_b = await amake_invitation(candidate_name="Fast")
+    a, b = Candidate(token_a), Candidate(token_b)
+    qa, qb = await first_question(a, await a.connect()), await first_question(b, await b.connect())
+    staff = Staff(token=token)
+    snapshot = await staff.connect()
+    sid_a = next(r["id"] for r in snapshot["sessions"] if r["candidate_name"] == "Slow")
+    release = asyncio.Event()
+    real_staff_db = admin_live.staff_db
+
+    def held_staff_db(fn: Any) -> Any:
+        call = real_staff_db(fn)
+        if fn is not services.staff_transcript:
+            return call
+
+        async def held(*args: Any, **kwargs: Any) -> Any:
+            await release.wait()  # the transcript read is held back (a busy database)
+            return await call(*args, **kwargs)
+
+        return held
+
+    monkeypatch.setattr(admin_live, "staff_db", held_staff_db)
+    await staff.send({"type": "watch", "session_id": sid_a})
+    await a.answer(qa, "a1", GOOD_ANSWER)
+    await b.answer(qb, "b1", GOOD_ANSWER)
+    # B's answer arrives while A's transcript is still being read; A's frames wait for it.
+    got_b = await staff.until(lambda f: f["type"] == "answer.received")
+    assert got_b["session_id"] != sid_a
+    release.set()
+    transcript = await staff.until(lambda f: f["type"] == "watch.transcript")
+    at = staff.frames.index(transcript)
+    assert not [f for f in staff.frames[:at] if f.get("session_id") == sid_a and "progress" in f]
+    in_transcript = transcript["items"][0]["answer"] is not None
+    if not in_transcript:
+        later = await staff.until(lambda f: f.get("session_id") == sid_a and f["type"] == "answer.received")
+        assert later["seq"] > transcript["seq"]
+    for c in (a, b):
+        await c.close()
+    await staff.close()
