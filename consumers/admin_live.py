@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
 
-from interview_rt.interviews import access, schemas, selectors, services
+from interview_rt.interviews import access, rows, schemas, selectors, services
 from interview_rt.interviews.constants import Permission
 from interview_rt.interviews.errors import (
     CLOSE_NOT_AUTHENTICATED,
@@ -78,13 +78,11 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
     hidden: set[int]
     sent: dict[str, int]  # per session, the last feed seq this socket sent
     watching: set[str]
-    # Sessions whose transcript is being read: their feed frames (seq, JSON text) wait here, the
-    # others flow on.
-    opening: dict[str, list[tuple[int, str]]]
+    opening: set[str]  # sessions whose transcript is being read
     tasks: set[asyncio.Task[None]]
 
     async def connect(self) -> None:
-        self.hidden, self.sent, self.watching, self.opening, self.tasks = set(), {}, set(), {}, set()
+        self.hidden, self.sent, self.watching, self.opening, self.tasks = set(), {}, set(), set(), set()
         offered = self.scope.get("subprotocols") or []
         # Accept first (browsers only see 44xx codes on an accepted socket), choosing our
         # subprotocol when the client offered it, never echoing a token.
@@ -183,10 +181,10 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
         limit = settings.STAFF_MAX_WATCHED
         if sid not in self.watching and len(self.watching) + len(self.opening) >= limit:
             raise InterviewError(ErrorCode.RATE_LIMITED, f"Watch at most {limit} sessions; unwatch one first.")
-        # The transcript is read on the staff lane, after every candidate's work: meanwhile this
-        # session's feed frames wait and every other session's flow on (a task, not an await here,
-        # since a consumer handles one message at a time).
-        self.opening[sid] = []
+        # Read in a task, not awaited here: a consumer handles one message at a time, and the
+        # feed of every session (this one included) must keep flowing while the read waits its
+        # turn on the staff lane.
+        self.opening.add(sid)
         task = asyncio.get_running_loop().create_task(self._open_watch(sid, frame))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
@@ -196,22 +194,25 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(watch_group(sid), self.channel_name)
         try:
             transcript = await staff_db(services.staff_transcript)(session_id=sid, user=self.user)
+            # Frames this socket sent meanwhile are after the read: fold them in, so the
+            # transcript covers everything sent before it.
+            while self.sent.get(sid, 0) > transcript["seq"]:
+                more = await staff_db(selectors.feed_frames_after)(session_id=sid, seq=transcript["seq"])
+                if not more:
+                    break
+                rows.fold_feed(transcript, more)
         except Exception as exc:
+            self.opening.discard(sid)
             if sid not in self.watching:
                 await self.channel_layer.group_discard(watch_group(sid), self.channel_name)
             refusal = exc if isinstance(exc, InterviewError) else InterviewError(ErrorCode.INTERNAL_ERROR, "Try again.")
             await self.send_json(self._error(refusal, frame))
-            await self._flush_opening(sid)
             return
+        self.opening.discard(sid)
         self.watching.add(sid)
-        # The transcript includes every feed frame up to its seq: those still on their way are skipped.
+        # Frames up to the transcript's seq are in it: those still on their way are skipped.
         self.sent[sid] = max(self.sent.get(sid, 0), transcript["seq"])
         await self.send_json({"type": "watch.transcript", "session_id": sid, **transcript})
-        await self._flush_opening(sid)
-
-    async def _flush_opening(self, sid: str) -> None:
-        for seq, text in self.opening.pop(sid, []):
-            await self._deliver(sid, seq, text)
 
     async def on_unwatch(self, frame: schemas.Unwatch) -> None:
         sid = str(uuid.UUID(frame.session_id))
@@ -259,9 +260,6 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
     async def _deliver(self, sid: str, seq: int, text: str) -> None:
         """Send a session's feed frame (JSON text) in that session's seq order, once; fill a gap
         from the log first."""
-        if sid in self.opening:
-            self.opening[sid].append((seq, text))
-            return
         last = self.sent.get(sid, 0)
         if seq <= last:
             return

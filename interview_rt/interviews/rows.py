@@ -389,6 +389,50 @@ def progress(session: AIInterviewSession) -> dict[str, Any]:
     }
 
 
+def fold_feed(transcript: dict[str, Any], frames: Any) -> dict[str, Any]:
+    """Apply a session's staff feed frames (in seq order; those at or below the transcript's
+    `seq` are skipped) to a watch transcript, in place. Pure: the log alone rebuilds what a
+    watcher sees, so a transcript needs no lock and one read (selectors.transcript)."""
+    row = transcript["session"]
+    items = {item["question"]["id"]: item for item in transcript["items"]}
+    for f in frames:
+        if f["seq"] <= transcript["seq"]:
+            continue
+        kind = f["type"]
+        if kind == "session.opened":
+            row.update({k: v for k, v in f["session"].items() if k not in ("feed_seq", "progress", "awaiting")})
+        elif kind == "consent.accepted":
+            row["consented"] = True
+        elif kind == "question.asked":
+            item = {"question": f["question"], "answer": None, "feedback": None, "signals": []}
+            items[f["question"]["id"]] = item
+            transcript["items"].append(item)
+        elif kind == "answer.received" and f["answer"]["question_id"] in items:
+            items[f["answer"]["question_id"]]["answer"] = f["answer"]
+        elif kind == "answer.feedback" and f["feedback"]["question_id"] in items:
+            fb = f["feedback"]
+            items[fb["question_id"]]["feedback"] = fb
+            scores = [s for s in row["scores"] if s["order"] != fb["order"]]
+            scores.append(
+                {"order": fb["order"], "score": fb["score"], "insufficient_evidence": fb["insufficient_evidence"]}
+            )
+            row["scores"] = sorted(scores, key=lambda s: s["order"])
+        elif kind == "integrity.signal" and f["signal"]["question_id"] in items:
+            items[f["signal"]["question_id"]]["signals"].append(f["signal"])
+        elif kind == "admin.action":
+            transcript["actions"].append(f["action"])
+        elif kind == "interview.completed":
+            transcript["result"] = f["result"]
+            row.update(
+                overall_score=f["result"]["overall_score"],
+                recommendation=f["result"]["recommendation"],
+                ended_early=f["result"]["ended_early"],
+            )
+        row["progress"] = f["progress"]
+        row["feed_seq"] = transcript["seq"] = f["seq"]
+    return transcript
+
+
 def score_of(r: AIInterviewResponse | dict[str, Any]) -> dict[str, Any]:
     if isinstance(r, dict):
         return {"order": r["question__order"], "score": r["score"], "insufficient_evidence": r["insufficient_evidence"]}

@@ -19,7 +19,6 @@ from .models import (
     AIInterviewResult,
     AIInterviewSession,
     FeedFrame,
-    IntegritySignal,
     SessionFrame,
 )
 from .rows import Id
@@ -206,43 +205,20 @@ def session_row(*, session_id: Id) -> dict[str, Any]:
 
 
 def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
-    """Everything staff watching a session see so far, as of its `feed_seq` (exact under the
-    session lock): each asked question with its answer, grade and signals; actions; result.
-    `session` comes with its invitation's candidate and job."""
-    all_questions = list(AIInterviewQuestion.objects.filter(session=session).order_by("order"))
-    answers = {r.question_id: r for r in AIInterviewResponse.objects.filter(session=session)}
-    signals: dict[Any, list[dict[str, Any]]] = {}
-    for signal in IntegritySignal.objects.filter(session=session).order_by("created_at", "id"):
-        signals.setdefault(signal.question_id, []).append(rows.signal_payload(signal))
-    result = AIInterviewResult.objects.filter(session=session).first()
-    current = next((q for q in all_questions if q.order == session.current_index), None)
-    items, scores = [], []
-    for q in all_questions:
-        if q.asked_at is None:
-            continue
-        r = answers.get(q.pk)
-        graded = r is not None and r.evaluation_status != EvaluationStatus.PENDING
-        if r is not None:
-            r.question = q
-            if graded:
-                scores.append(rows.score_of(r))
-        items.append(
-            {
-                "question": rows.staff_question(q),
-                "answer": rows.staff_answer(r) if r else None,
-                "feedback": rows.staff_feedback(r) if r is not None and graded else None,
-                "signals": signals.get(q.pk, []),
-            }
-        )
-    known = (current.asked_at, current.added_by_name) if current else (None, "")
-    row = rows.session_row(session, scores, result, awaiting=rows.state_of(session, known=known).awaiting)
-    return {
-        "seq": session.feed_seq,
-        "session": row,
-        "items": items,
-        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session=session).order_by("id")],
-        "result": rows.result_payload(result) if result else None,
+    """Everything staff watching a session see so far, as of its `seq`: each asked question with
+    its answer, grade and signals; actions; result. Folded from the session's feed log (one
+    read, no lock: a session's frames commit in seq order, so any read sees a prefix of its
+    log). `session` comes with its invitation's candidate and job; `awaiting` is as of that read."""
+    base = {
+        "seq": 0,
+        "session": rows.session_row(session, [], None, awaiting=rows.state_of(session).awaiting),
+        "items": [],
+        "actions": [],
+        "result": None,
     }
+    return rows.fold_feed(
+        base, FeedFrame.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
+    )
 
 
 def feed_frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
