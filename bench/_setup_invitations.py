@@ -27,6 +27,8 @@ def main() -> int:
     parser.add_argument("--difficulty", default="medium", choices=("easy", "medium", "hard"))
     parser.add_argument("--time-limit", type=int, default=600, help="seconds per question")
     parser.add_argument("--out", required=True, help="JSON file to write the tokens to")
+    parser.add_argument("--admins", type=int, default=0, help="also create this many admin users with API tokens")
+    parser.add_argument("--staff-out", help="JSON file to write the admins' API tokens to")
     args = parser.parse_args()
     if not 1 <= args.count <= 10_000:
         parser.error("--count must be 1..10000")
@@ -56,6 +58,18 @@ def main() -> int:
                 feedback_mode=args.feedback_mode,
             )
             links_out.append({"invitation": str(invitation.id), "token": links.make_token(invitation)})
+        if args.admins:
+            from django.contrib.auth import get_user_model
+            from django.contrib.auth.models import Group
+            from rest_framework.authtoken.models import Token
+
+            group = Group.objects.get(name="admin")
+            staff = []
+            for i in range(args.admins):
+                user = get_user_model().objects.create_user(f"bench-admin-{i}", password=None)
+                user.groups.add(group)
+                staff.append(Token.objects.create(user=user).key)
+            Path(args.staff_out).write_text(json.dumps(staff))
     Path(args.out).write_text(json.dumps(links_out))
     print(json.dumps({"created": len(links_out), "seconds": round(time.perf_counter() - started, 3)}))
     return 0

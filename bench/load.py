@@ -4,6 +4,7 @@
     .venv/bin/python bench/load.py --scenario embedded      # 50 sessions x 5 questions, offline AI
     .venv/bin/python bench/load.py --scenario slow-model    # 200 sessions x 3, model answering in 500 ms
     .venv/bin/python bench/load.py --scenario all
+    .venv/bin/python bench/load.py --sessions 100 --admins 5 --admins-baseline   # staff watching
 
 Each scenario, in a fresh temp dir:
   1. migrates a SQLite DB and creates the invitations in one Python subprocess
@@ -20,6 +21,12 @@ Each scenario, in a fresh temp dir:
   5. reads provenance the frames do not carry (fallback_used, provider, attempts) from the DB;
   6. writes bench/results/load-<scenario>.json (the summary, committed) and .png, and the raw
      samples to bench/results/raw/load-<scenario>.json (git-ignored; --replot reads them).
+
+`--admins N` adds N staff sockets (API tokens of users in the `admin` group) that take the feed of
+every session and `watch` each as it opens, connected before the measured sessions start; it
+reports answer -> admin delivery (the admin's `answer.received` after the candidate's
+`answer.accepted`). `--admins-baseline` first runs the same scenario without admins, so the ack
+percentiles can be compared in one invocation.
 
 Every process is started by this script, listens on 127.0.0.1 only and is stopped on exit,
 failure or Ctrl-C. Runs are bounded: --deadline seconds for the sessions, --frame-timeout per frame.
@@ -301,6 +308,8 @@ def base_env(db_path: Path, db_settings: str = "url") -> dict[str, str]:
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             "AI_PROVIDER": "embedded",
+            # The benchmark's clients answer at once; the consent notice is a page's step, not load.
+            "INTERVIEW_REQUIRE_CONSENT": "0",
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         }
@@ -421,6 +430,8 @@ class AnswerRecord:
     order: int
     sent_at: float  # s since the run started
     ack_s: float | None = None
+    response_id: str | None = None
+    ack_at: float | None = None  # perf_counter when the candidate read its answer.accepted
     feedback_s: float | None = None
     model_calls_outstanding: int = 0  # client-side count when sent, this answer included
 
@@ -514,6 +525,7 @@ async def run_session(
                     rec = sent.get(frame.get("client_id", ""))
                     if rec is not None and rec.ack_s is None:
                         rec.ack_s = now - (rec.sent_at + live.t0)
+                        rec.response_id, rec.ack_at = frame.get("response_id"), now
                         live.acks += 1
                         if args.feedback_mode == "end":
                             live.evaluations_outstanding -= 1
@@ -631,6 +643,91 @@ async def warm_up_session(token: str, port: int, args: argparse.Namespace) -> di
     }
 
 
+# --- staff sockets watching ----------------------------------------------------------------------
+
+
+@dataclass
+class AdminResult:
+    index: int
+    received_at: dict[str, float] = field(default_factory=dict)  # response_id -> perf_counter
+    frames: int = 0
+    watched: int = 0
+    order_violations: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+async def run_admin(
+    res: AdminResult, key: str, port: int, stop: asyncio.Event, ready: asyncio.Event, watch: bool = True
+) -> AdminResult:
+    """One staff socket: the feed of every session, and `watch` each session as it opens; notes
+    when each answer arrives, and checks each session's feed seq is in order, once."""
+    last: dict[str, int] = {}
+    try:
+        async with websockets.connect(
+            f"ws://{HOST}:{port}/ws/admin/live/?token={key}",
+            compression=None,
+            proxy=None,
+            ping_interval=None,
+            open_timeout=60,
+            max_size=2**24,
+        ) as ws:
+            while not stop.is_set():
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), 0.5)
+                except TimeoutError:
+                    continue
+                now = time.perf_counter()
+                frame = json.loads(raw)
+                res.frames += 1
+                kind = frame.get("type")
+                if kind == "feed.snapshot":
+                    last.update({row["id"]: row["feed_seq"] for row in frame["sessions"]})
+                    ready.set()
+                    continue
+                if kind == "watch.transcript":
+                    last[frame["session_id"]] = max(last.get(frame["session_id"], 0), frame["seq"])
+                    # Answers given before the transcript was read reach the admin in it.
+                    for item in frame["items"]:
+                        if item["answer"]:
+                            res.received_at.setdefault(item["answer"]["response_id"], now)
+                    continue
+                if kind == "error":
+                    res.order_violations.append(f"error frame {frame.get('code')}")
+                    continue
+                if "progress" not in frame:  # drafts, pongs, replies
+                    continue
+                sid, seq = frame["session_id"], frame["seq"]
+                if seq != last.get(sid, 0) + 1:
+                    res.order_violations.append(f"{sid[:8]}: seq {seq} after {last.get(sid, 0)}")
+                last[sid] = max(seq, last.get(sid, 0))
+                if kind == "session.opened" and watch:
+                    res.watched += 1
+                    await ws.send(json.dumps({"type": "watch", "session_id": sid}))
+                elif kind == "answer.received":
+                    res.received_at.setdefault(frame["answer"]["response_id"], now)
+    except Exception as exc:
+        res.error = f"{type(exc).__name__}: {exc}"[:300]
+        ready.set()
+    return res
+
+
+def admin_delivery(results: list[SessionResult], admins: list[AdminResult]) -> dict[str, Any]:
+    """Per (admin, answer): the admin's answer.received after the candidate's answer.accepted."""
+    acked = {a.response_id: a.ack_at for r in results for a in r.answers if a.response_id and a.ack_at}
+    delays = [at - acked[rid] for adm in admins for rid, at in adm.received_at.items() if rid in acked]
+    missing = sum(1 for adm in admins for rid in acked if rid not in adm.received_at)
+    return {
+        "admins": len(admins),
+        "answer_to_admin_ms": summary_ms(delays),
+        "pairs_missing": missing,
+        "admin_errors": [a.error for a in admins if a.error],
+        "admin_order_violations": sum(len(a.order_violations) for a in admins),
+        "admin_order_violation_examples": [v for a in admins for v in a.order_violations][:10],
+        "sessions_watched_per_admin": [a.watched for a in admins],
+        "frames_per_admin": [a.frames for a in admins],
+    }
+
+
 # --- reference model server ----------------------------------------------------------------------
 
 
@@ -717,10 +814,10 @@ async def progress(
 
 
 async def run_scenario(
-    name: str, args: argparse.Namespace, procs: Processes, workdir: Path, template_db: Path
+    name: str, args: argparse.Namespace, procs: Processes, workdir: Path, template_db: Path, label: str = ""
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    sdir = workdir / name
+    sdir = workdir / (label or name)
     sdir.mkdir()
     db = sdir / "db.sqlite3"
     shutil.copyfile(template_db, db)
@@ -743,10 +840,15 @@ async def run_scenario(
             args.feedback_mode,
             "--out",
             str(links_file),
+            "--admins",
+            str(args.admins),
+            "--staff-out",
+            str(sdir / "staff.json"),
         ],
         env,
         timeout=300,
     )
+    staff_keys: list[str] = json.loads((sdir / "staff.json").read_text()) if args.admins else []
     links: list[dict[str, str]] = json.loads(links_file.read_text())
     warm_up_link, tokens = links[0], [link["token"] for link in links[1:]]
     log(f"invitations (+1 warm-up): {out.strip().splitlines()[-1]}")
@@ -788,11 +890,21 @@ async def run_scenario(
             async with httpx.AsyncClient(trust_env=False, timeout=5) as client:
                 ref_before = (await client.get(f"{ref_url}/_stats")).json()
 
+    stop = asyncio.Event()
+    admin_tasks: list[asyncio.Task[AdminResult]] = []
+    admin_results = [AdminResult(i) for i in range(len(staff_keys))]
+    if staff_keys:
+        readies = [asyncio.Event() for _ in staff_keys]
+        admin_tasks = [
+            asyncio.create_task(run_admin(admin_results[i], key, port, stop, readies[i], args.admins_watch))
+            for i, key in enumerate(staff_keys)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+        log(f"{len(staff_keys)} staff sockets connected, watching every session")
     if args.instrument:
         os.kill(daphne.pid, signal.SIGUSR1)  # the probes count from here: the measured sessions only
         await asyncio.sleep(0.05)
     live = Live()
-    stop = asyncio.Event()
     ref_samples: list[dict[str, Any]] = []
     live.t0 = time.perf_counter()
     deadline = live.t0 + args.deadline
@@ -819,6 +931,16 @@ async def run_scenario(
         for i, t in enumerate(tasks):
             if t in pending:
                 results.append(SessionResult(i, error="cancelled: did not finish the replay in time"))
+        if admin_tasks:
+            # Let the last answers reach every staff socket (bounded), then stop them.
+            wanted = {a.response_id for r in results for a in r.answers if a.response_id}
+            until = time.perf_counter() + 30
+            while time.perf_counter() < until and any(  # noqa: ASYNC110 - polls shared results, bounded
+                not wanted <= adm.received_at.keys() for adm in admin_results if adm.error is None
+            ):
+                await asyncio.sleep(0.1)
+            stop.set()
+            await asyncio.gather(*admin_tasks, return_exceptions=True)
     finally:
         stop.set()
         for h in helpers:
@@ -826,7 +948,9 @@ async def run_scenario(
         await asyncio.gather(*helpers, return_exceptions=True)
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for a in admin_tasks:
+            a.cancel()
+        await asyncio.gather(*tasks, *admin_tasks, return_exceptions=True)
     ref_stats = None
     if ref_url:
         with contextlib.suppress(httpx.HTTPError, ValueError):
@@ -854,7 +978,7 @@ async def run_scenario(
         .splitlines()[-1]
     )
     report = analyse(
-        name,
+        label or name,
         args,
         results,
         echo,
@@ -869,6 +993,8 @@ async def run_scenario(
     )
     if instrument is not None:
         report["instrument"] = instrument
+    if staff_keys:
+        report["staff"] = admin_delivery(results, admin_results)
     report["cold_start"] = cold
     report["machine"]["loadavg_at_start"] = load_at_start
     if mach0 and mach1 and mach1[1] > mach0[1]:
@@ -1136,6 +1262,13 @@ def print_report(r: dict[str, Any]) -> None:
             f"{rr['ack_p99_over_echo_p99']}x, feedback p99/echo p99 {rr['feedback_p99_over_echo_p99']}x, "
             f"acks/s / echo rt/s {rr['answers_acked_per_s_over_echo_round_trips_per_s']}",
         ]
+    if "staff" in r:
+        st, d = r["staff"], r["staff"]["answer_to_admin_ms"]
+        lines.append(
+            f"staff: {st['admins']} admins; answer.accepted -> admin answer.received p50 {fmt(d['p50'])} "
+            f"p99 {fmt(d['p99'])} max {fmt(d['max'])} ms; missing {st['pairs_missing']}, "
+            f"order violations {st['admin_order_violations']}, errors {st['admin_errors'] or 0}"
+        )
     if "instrument" in r:
         ins = r["instrument"]
         top = ", ".join(
@@ -1325,6 +1458,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "samples the run wrote to raw/ beside it)",
     )
     p.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (DB, server logs)")
+    p.add_argument("--admins", type=int, default=0, help="staff sockets watching every session (0: none)")
+    p.add_argument(
+        "--admins-baseline",
+        action="store_true",
+        help="with --admins: run the scenario without admins first and compare the ack percentiles",
+    )
+    p.add_argument(
+        "--no-admins-watch",
+        dest="admins_watch",
+        action="store_false",
+        help="the staff sockets take the feed only, without `watch` (no transcripts, no drafts)",
+    )
     args = p.parse_args(argv)
     if args.sessions is not None and not 1 <= args.sessions <= MAX_SESSIONS:
         p.error(f"--sessions must be 1..{MAX_SESSIONS}")
@@ -1334,6 +1479,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--max-concurrency must be 1..1024")
     if not 0 < args.deadline <= 1800 or not 0 < args.frame_timeout <= 600:
         p.error("--deadline must be in (0, 1800] and --frame-timeout in (0, 600]")
+    if not 0 <= args.admins <= 100:
+        p.error("--admins must be 0..100")
     if not 0 <= args.echo_seconds <= 120 or not 1 <= args.echo_connections <= 1000:
         p.error("--echo-seconds must be 0..120 and --echo-connections 1..1000")
     return args
@@ -1353,16 +1500,44 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
         sargs = argparse.Namespace(**vars(args))
         sargs.sessions = args.sessions or SCENARIOS[name]["sessions"]
         sargs.questions = args.questions or SCENARIOS[name]["questions"]
-        report = await run_scenario(name, sargs, procs, workdir, template)
-        args.results_dir.mkdir(parents=True, exist_ok=True)
-        json_path = args.results_dir / f"load-{name}.json"
-        png_path = args.results_dir / f"load-{name}.png"
-        samples = write_results(report, json_path)
-        plot(report, png_path)
-        print_report(report)
-        log(f"wrote {display_path(json_path)}, {png_path.name} and {display_path(samples)}")
-        reports.append(report)
+        runs: list[tuple[str, argparse.Namespace]] = [(name if not args.admins else f"{name}-admins", sargs)]
+        if args.admins and args.admins_baseline:
+            runs.insert(0, (f"{name}-no-admins", argparse.Namespace(**{**vars(sargs), "admins": 0})))
+        pair = []
+        for label, rargs in runs:
+            report = await run_scenario(name, rargs, procs, workdir, template, label=label)
+            args.results_dir.mkdir(parents=True, exist_ok=True)
+            json_path = args.results_dir / f"load-{label}.json"
+            png_path = args.results_dir / f"load-{label}.png"
+            samples = write_results(report, json_path)
+            plot(report, png_path)
+            print_report(report)
+            shown = json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path
+            log(f"wrote {shown}, {png_path.name} and {display_path(samples)}")
+            reports.append(report)
+            pair.append(report)
+        if len(pair) == 2:
+            print_admin_comparison(pair[0], pair[1])
     return reports
+
+
+def print_admin_comparison(without: dict[str, Any], with_admins: dict[str, Any]) -> None:
+    a0, a1 = without["ack_ms"], with_admins["ack_ms"]
+    staff = with_admins.get("staff", {})
+    d = staff.get("answer_to_admin_ms", {})
+    print(
+        "\n".join(
+            [
+                f"=== staff watching: {staff.get('admins')} admins, {with_admins['sessions']} sessions ===",
+                f"ack p50 {fmt(a0['p50'])} -> {fmt(a1['p50'])} ms, p95 {fmt(a0['p95'])} -> {fmt(a1['p95'])} ms, "
+                f"p99 {fmt(a0['p99'])} -> {fmt(a1['p99'])} ms (x{ratio(a1['p99'], a0['p99'])})",
+                f"answer.accepted -> admin answer.received: p50 {fmt(d.get('p50'))} p95 {fmt(d.get('p95'))} "
+                f"p99 {fmt(d.get('p99'))} max {fmt(d.get('max'))} ms over {d.get('count')} (admin, answer) pairs, "
+                f"{staff.get('pairs_missing')} missing, {staff.get('admin_order_violations')} order violations",
+            ]
+        ),
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,8 @@ from urllib.parse import parse_qs
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from interview_rt.interviews import schemas, selectors, services
+from interview_rt.interviews import events, schemas, selectors, services
+from interview_rt.interviews.constants import DRAFTS_PER_SECOND
 from interview_rt.interviews.errors import (
     CLOSE_RATE_LIMITED,
     CLOSE_SUPERSEDED,
@@ -25,10 +26,10 @@ from interview_rt.interviews.errors import (
     RateLimited,
 )
 from interview_rt.interviews.events import session_group
-from interview_rt.runtime import answer_db, candidate_db
+from interview_rt.runtime import answer_db, candidate_db, publish
 from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
 
-from .protocol import client_id_of, error_frame, parse
+from .protocol import RateLimit, Throttle, client_id_of, error_frame, handler_name, parse
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     # Set when a newer socket took this session over: leaving then is not the candidate leaving.
     superseded: bool = False
     frames: TokenBucket | None = None
+    job_id: int = 0
+    drafts: Throttle[dict[str, Any]] | None = None
+    # Integrity signals are a few per question; more than this is a page misbehaving.
+    signals: RateLimit | None = None
 
     @property
     def sid(self) -> str:
@@ -68,7 +73,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=exc.close_code)
             return
         self.session_id = connection.session_id
+        self.job_id = connection.job_id
         self.group = session_group(self.session_id)
+        self.drafts = Throttle(DRAFTS_PER_SECOND, self._relay_draft)
+        self.signals = RateLimit(per_second=5, burst=20)
         # Frames committed from here on reach this socket by the group; anything older is in
         # the snapshot or the replay, and _deliver skips what this socket already sent.
         try:
@@ -103,6 +111,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.session_id is None:
             return
+        if self.drafts is not None:
+            self.drafts.cancel()
         try:
             await self.channel_layer.group_discard(self.group, self.channel_name)
         except Exception:
@@ -129,7 +139,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             frame = parse(text_data)
-            await getattr(self, "on_" + frame.type.replace(".", "_"))(frame)
+            await getattr(self, handler_name(frame.type))(frame)
         except InterviewError as exc:
             extra = {"field": exc.field} if exc.field else {}
             await self.send_json(error_frame(exc.code, exc.message, **extra, **client_id_of(text_data)))
@@ -169,6 +179,29 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_ping(self, frame: schemas.Ping) -> None:
         await self.send_json({"type": "pong", "ref": frame.ref})
+
+    async def on_consent_accept(self, frame: schemas.ConsentAccept) -> None:
+        # consent.recorded (and the first question, if ready) arrive over the group, from the log.
+        await candidate_db(services.consent_accept)(session_id=self.sid, notice_version=frame.notice_version)
+
+    async def on_answer_draft(self, frame: schemas.AnswerDraft) -> None:
+        assert self.drafts is not None
+        self.drafts.offer({"question_id": frame.question_id, "text": frame.text})
+
+    def _relay_draft(self, draft: dict[str, Any]) -> None:
+        # Straight to the staff watching this session: not stored, not for this candidate.
+        at = datetime.now(tz=UTC).isoformat()
+        publish(
+            events.draft(self.sid, self.job_id, {"type": "answer.draft", "session_id": self.sid, **draft, "at": at})
+        )
+
+    async def on_integrity_signal(self, frame: schemas.IntegritySignalIn) -> None:
+        assert self.signals is not None
+        if not self.signals.allow():
+            raise InterviewError(ErrorCode.RATE_LIMITED, "Too many signals; this one was not recorded.")
+        await candidate_db(services.signal_record)(
+            session_id=self.sid, kind=frame.kind, value=frame.value, question_id=frame.question_id
+        )
 
     # --- outbound ------------------------------------------------------------------------------
 

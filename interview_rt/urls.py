@@ -1,6 +1,8 @@
-"""HTTP only: REST API, admin, schema, health, and the candidate page. Sockets are in consumers/."""
+"""HTTP only: REST API, admin, schema, health, the candidate page and the staff dashboard. Sockets
+are in consumers/; static files are served by WhiteNoise's middleware."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
@@ -38,4 +40,7 @@ urlpatterns = [
     # Staff pages (staff login), linkable from a dashboard.
     path("staff/analytics/", staff_pages.analytics_page, name="staff-analytics"),
     path("staff/sessions/<str:session_id>/report/", staff_pages.session_report_page, name="staff-session-report"),
+    path("staff/", pages.staff_dashboard, name="staff-dashboard"),
+    path("staff/login/", pages.StaffLoginView.as_view(), name="staff-login"),
+    path("staff/logout/", auth_views.LogoutView.as_view(next_page="/staff/login/"), name="staff-logout"),
 ]

@@ -526,7 +526,7 @@ def test_awaiting(s: SessionState, expected: Awaiting) -> None:
 
 
 def test_awaiting_values_are_the_protocol_strings() -> None:
-    assert {a.value for a in Awaiting} == {"start", "questions", "answer", "feedback", "result", "nothing"}
+    assert {a.value for a in Awaiting} == {"start", "consent", "questions", "answer", "feedback", "result", "nothing"}
     assert {s.value for s in Status} == {"created", "in_progress", "completed", "abandoned", "expired"}
 
 

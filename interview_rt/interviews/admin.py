@@ -8,6 +8,7 @@ from interview_rt.runtime import runtime
 
 from . import services, webhooks
 from .models import (
+    AdminAction,
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
@@ -17,6 +18,8 @@ from .models import (
     Calibration,
     Candidate,
     ErasedSession,
+    FeedFrame,
+    IntegritySignal,
     InterviewInvitation,
     Job,
     ScoreRevision,
@@ -29,8 +32,10 @@ from .models import (
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["title", "created_at"]
+    list_display = ["title", "owner", "created_at"]
     search_fields = ["title"]
+    # Who sees the job's sessions besides its owner (recruiters, reviewers).
+    filter_horizontal = ["team"]
 
 
 @admin.register(Candidate)
@@ -181,3 +186,22 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
+
+
+@admin.register(AdminAction)
+class AdminActionAdmin(ReadOnlyAdmin):
+    list_display = ["session", "actor_name", "kind", "created_at"]
+    list_filter = ["kind"]
+    search_fields = ["actor_name"]
+
+
+@admin.register(IntegritySignal)
+class IntegritySignalAdmin(ReadOnlyAdmin):
+    list_display = ["session", "question", "kind", "value", "created_at"]
+    list_filter = ["kind"]
+
+
+@admin.register(FeedFrame)
+class FeedFrameAdmin(ReadOnlyAdmin):
+    list_display = ["session", "seq", "type", "created_at"]
+    list_filter = ["type"]

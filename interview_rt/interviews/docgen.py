@@ -38,10 +38,20 @@ def server_frames_schema() -> str:
     return _json_block(schemas.server_frame_adapter.json_schema())
 
 
+def staff_client_frames_schema() -> str:
+    return _json_block(schemas.staff_client_frame_adapter.json_schema())
+
+
+def staff_server_frames_schema() -> str:
+    return _json_block(schemas.staff_server_frame_adapter.json_schema())
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "error-codes": error_codes,
     "client-frames-schema": client_frames_schema,
     "server-frames-schema": server_frames_schema,
+    "staff-client-frames-schema": staff_client_frames_schema,
+    "staff-server-frames-schema": staff_server_frames_schema,
 }
 
 

@@ -30,6 +30,9 @@ class ErrorCode(StrEnum):
     QUESTIONS_NOT_READY = "questions_not_ready"
     # Staff
     NOT_ENOUGH_REVIEWS = "not_enough_reviews"
+    NO_OPEN_QUESTION = "no_open_question"
+    QUESTION_LIMIT = "question_limit"
+    CONSENT_OUTDATED = "consent_outdated"
     # Server side
     NOT_FOUND = "not_found"
     BAD_REQUEST = "bad_request"
@@ -74,17 +77,24 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
         409,
         "staff: a calibration refit with fewer reviewed answers than `CALIBRATION_MIN_PAIRS`",
     ),
+    ErrorCode.NO_OPEN_QUESTION: (409, "staff: extending the time while no question is open for an answer"),
+    ErrorCode.QUESTION_LIMIT: (409, "staff: adding a question to an interview that holds the most it may (50)"),
+    ErrorCode.CONSENT_OUTDATED: (
+        409,
+        "`consent.accept` names a notice version that is not the current one (re-read the notice; `field`: "
+        "`notice_version`)",
+    ),
     ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation or result"),
     ErrorCode.BAD_REQUEST: (400, "the request could not be read at all"),
     ErrorCode.NOT_AUTHENTICATED: (
         401,
-        "no valid credentials: staff endpoints without a login, REST `run-interview` without `session_key` or "
-        "`token` (`field` names it)",
+        "no valid credentials: staff endpoints or the staff socket (socket close 4401) without a login or token, "
+        "REST `run-interview` without `session_key` or `token` (`field` names it)",
     ),
     ErrorCode.PERMISSION_DENIED: (
         403,
-        "authenticated, but not allowed: a staff endpoint for a non-staff user, a `session_key` or `token` that is "
-        "not this session's",
+        "authenticated, but not allowed: the role does not allow it, a cookie-authenticated staff socket without an "
+        "allowed `Origin` (socket close 4403), or a `session_key` or `token` that is not this session's",
     ),
     ErrorCode.METHOD_NOT_ALLOWED: (405, "the endpoint does not take this HTTP method (`Allow` lists those it takes)"),
     ErrorCode.RATE_LIMITED: (
@@ -155,3 +165,6 @@ CLOSING: dict[str, int] = {
     ErrorCode.LINK_EXPIRED: CLOSE_LINK_EXPIRED,
     ErrorCode.SESSION_EXPIRED: CLOSE_LINK_EXPIRED,
 }
+# The staff socket: no or bad credentials / a user without a staff role or a cookie without Origin.
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_PERMISSION_DENIED = 4403

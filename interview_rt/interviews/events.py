@@ -1,4 +1,5 @@
-"""What a service emits: frames logged with their `seq`, and AI jobs for the background service.
+"""What a service emits: frames logged with their `seq`, staff feed frames logged with the feed's
+own `seq`, drafts relayed to watching staff (never logged), and AI jobs for the background service.
 
 A service appends frames to the session's log inside its transaction (holding the session row
 lock) and returns them, with the jobs it created, in an `Emitted`. Nothing is sent from here: the
@@ -13,8 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from .models import AIInterviewSession, SessionFrame
+from .models import AIInterviewSession, FeedFrame, SessionFrame
 
 Frame = dict[str, Any]
 
@@ -33,21 +35,36 @@ class Job:
         return {"type": "ai.job", "kind": self.kind, "id": self.id}
 
 
+@dataclass(frozen=True)
+class StaffFrame:
+    """A staff feed frame and the job it belongs to (staff sockets show only their jobs' frames)."""
+
+    session_id: str
+    job_id: int
+    frame: Frame
+
+
 @dataclass
 class Emitted:
-    """Frames (with the session they belong to) and jobs, in the order they were created."""
+    """Frames (with the session they belong to), staff feed frames, drafts and jobs, each list in
+    the order they were created."""
 
     frames: list[tuple[str, Frame]] = field(default_factory=list)
+    staff: list[StaffFrame] = field(default_factory=list)
+    # Ephemeral frames for the staff watching a session (answer drafts): not logged, no seq.
+    drafts: list[StaffFrame] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
     # Sessions whose sockets must close, with the error code that says why (not logged: a closed
     # socket's reconnect is refused by the same check).
     closes: list[tuple[str, str]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.frames or self.jobs or self.closes)
+        return bool(self.frames or self.staff or self.drafts or self.jobs or self.closes)
 
     def extend(self, other: Emitted) -> Emitted:
         self.frames.extend(other.frames)
+        self.staff.extend(other.staff)
+        self.drafts.extend(other.drafts)
         self.jobs.extend(other.jobs)
         self.closes.extend(other.closes)
         return self
@@ -61,10 +78,44 @@ class Emitted:
     def of_type(self, frame_type: str) -> list[Frame]:
         return [frame for _, frame in self.frames if frame["type"] == frame_type]
 
+    def staff_of_type(self, frame_type: str) -> list[Frame]:
+        return [s.frame for s in self.staff if s.frame["type"] == frame_type]
+
 
 def session_group(session_id: object) -> str:
     """The channel-layer group of one session's sockets (and REST requests waiting on it)."""
     return f"interview.{session_id}"
+
+
+# Every staff socket listens on this group and keeps the frames of the jobs its user may see.
+STAFF_GROUP = "staff.feed"
+
+
+def watch_group(session_id: object) -> str:
+    """The group of the staff sockets watching one session (drafts go only there)."""
+    return f"staff.watch.{session_id}"
+
+
+def feed(session: AIInterviewSession, frame_type: str, payload: dict[str, Any], out: Emitted) -> Frame:
+    """Log a staff feed frame with the session's next feed seq and record it in `out`. Like
+    `append`: the caller holds the session row lock and saves the row (with feed_seq)."""
+    assert transaction.get_connection().in_atomic_block, "feed() must run inside a transaction"
+    session.feed_seq += 1
+    frame = {
+        "type": frame_type,
+        "seq": session.feed_seq,
+        "session_id": str(session.pk),
+        "at": timezone.now().isoformat(),
+        **payload,
+    }
+    FeedFrame.objects.create(session=session, seq=session.feed_seq, type=frame_type, payload=frame)
+    out.staff.append(StaffFrame(str(session.pk), session.invitation.job_id, frame))
+    return frame
+
+
+def draft(session_id: str, job_id: int, frame: Frame) -> Emitted:
+    """An answer draft for the staff watching the session; never logged, never for the candidate."""
+    return Emitted(drafts=[StaffFrame(session_id, job_id, frame)])
 
 
 def append(session: AIInterviewSession, frame_type: str, payload: dict[str, Any], out: Emitted) -> Frame:

@@ -15,11 +15,13 @@ from .constants import (
     INTERVIEW_TYPES,
     MAX_DEMOGRAPHIC_GROUP_CHARS,
     MAX_PLANNED_QUESTIONS,
+    ActionKind,
     AuditAction,
     DeliveryStatus,
     EvaluationStatus,
     FeedbackMode,
     Recommendation,
+    SignalKind,
     Status,
     choices,
 )
@@ -33,6 +35,12 @@ class Job(models.Model):
     description = models.TextField(blank=True)
     required_skills = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Object-level visibility: recruiters and reviewers see the sessions of jobs they own or are
+    # on the team of; admins see every job.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_jobs"
+    )
+    team = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="team_jobs")
 
     def __str__(self) -> str:
         return self.title
@@ -64,6 +72,8 @@ class InterviewInvitation(models.Model):
     feedback_mode = models.CharField(max_length=10, choices=choices(FeedbackMode), default=FeedbackMode.IMMEDIATE)
     expires_at = models.DateTimeField()
     revoked = models.BooleanField(default=False)
+    # The candidate must accept the consent and AI notice before the first question.
+    consent_required = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -92,6 +102,14 @@ class AIInterviewSession(models.Model):
     evaluated_count = models.PositiveSmallIntegerField(default=0)
     # Highest seq in the frame log, bumped under the row lock when a frame is appended.
     last_seq = models.PositiveIntegerField(default=0)
+    # Highest seq in the staff feed log (FeedFrame), bumped under the same row lock.
+    feed_seq = models.PositiveIntegerField(default=0)
+    consent_version = models.CharField(max_length=40, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    ended_early = models.BooleanField(default=False)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     generation_error = models.CharField(max_length=200, blank=True)
     # Lease on question generation, like AIInterviewResponse.claimed_at for evaluations.
     generation_claimed_at = models.DateTimeField(null=True, blank=True)
@@ -124,6 +142,11 @@ class AIInterviewQuestion(models.Model):
     provenance = models.JSONField(default=dict, blank=True)
     time_limit_seconds = models.PositiveIntegerField()
     asked_at = models.DateTimeField(null=True, blank=True)
+    # Set on a question an interviewer added to the running interview (the name survives the user).
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_by_name = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -146,6 +169,9 @@ class AIInterviewResponse(models.Model):
     received_at = models.DateTimeField()
     time_taken_seconds = models.FloatField(null=True, blank=True)
     is_late = models.BooleanField(default=False)
+    # Integrity signals while this question was open (counts and times; see SignalKind). Shown to
+    # reviewers as signals to judge; never read by grading or scoring.
+    integrity = models.JSONField(default=dict, blank=True)
 
     evaluation_status = models.CharField(
         max_length=10, choices=choices(EvaluationStatus), default=EvaluationStatus.PENDING
@@ -202,6 +228,8 @@ class AIInterviewResult(models.Model):
     strengths = models.JSONField(default=list, blank=True)
     weaknesses = models.JSONField(default=list, blank=True)
     insufficient_evidence_count = models.PositiveSmallIntegerField(default=0)
+    # An interviewer ended the interview before every planned question was asked.
+    ended_early = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     # Human review.
     reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
@@ -435,3 +463,53 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.id}"
+class FeedFrame(models.Model):
+    """The staff feed log of a session: what watching staff were pushed, replayed from `seq`."""
+
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="feed_frames")
+    seq = models.PositiveIntegerField()
+    type = models.CharField(max_length=50)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="feed_frame_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq} {self.type}"
+
+
+class IntegritySignal(models.Model):
+    """One signal the candidate page reported (paste, focus lost/regained, first keystroke)."""
+
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="signals")
+    question = models.ForeignKey(
+        AIInterviewQuestion, null=True, blank=True, on_delete=models.CASCADE, related_name="signals"
+    )
+    kind = models.CharField(max_length=20, choices=choices(SignalKind))
+    value = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.kind} {self.value}"
+
+
+class AdminAction(models.Model):
+    """The audit trail of interviewers' live actions: who, when, what."""
+
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="admin_actions")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    actor_name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=20, choices=choices(ActionKind))
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["session", "created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.kind} in {self.session_id}"

@@ -1,8 +1,35 @@
-"""The candidate page: a small browser client that uses only the documented socket protocol."""
+"""Pages served by Django, no front-end build: the candidate page and the staff dashboard. Each
+is a small browser client of the documented sockets and REST endpoints (docs/protocol.md)."""
 
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import ensure_csrf_cookie
+
+from . import access
+from .constants import CONSENT_NOTICE, CONSENT_NOTICE_VERSION, MAX_EXTEND_SECONDS
 
 
 def candidate_page(request: HttpRequest, token: str) -> HttpResponse:
-    return render(request, "interviews/candidate.html", {"token": token})
+    context = {"token": token, "notice": CONSENT_NOTICE, "notice_version": CONSENT_NOTICE_VERSION}
+    return render(request, "interviews/candidate.html", context)
+
+
+class StaffLoginView(auth_views.LoginView):
+    template_name = "interviews/staff_login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+@ensure_csrf_cookie
+def staff_dashboard(request: HttpRequest) -> HttpResponse:
+    role = access.role_of(request.user)
+    if role is None:
+        return render(request, "interviews/staff_denied.html", status=403)
+    context = {
+        "role": role.value,
+        "can_act": "act" in access.permissions_of(request.user),
+        "max_extend": MAX_EXTEND_SECONDS,
+    }
+    return render(request, "interviews/dashboard.html", context)

@@ -21,11 +21,13 @@ from . import analytics, scoring, state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
 from .models import (
+    AdminAction,
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
     Calibration,
+    IntegritySignal,
     WorkerBeat,
 )
 from .text import clean, clean_json
@@ -65,15 +67,26 @@ def locked(session_id: object) -> AIInterviewSession:
         raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.") from None
 
 
-def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None = None) -> state.SessionState:
-    """The pure state of a session row. `current`, when it is the question at current_index,
-    saves the query for whether it was asked."""
+def state_of(
+    session: AIInterviewSession,
+    *,
+    current: AIInterviewQuestion | None = None,
+    known: tuple[datetime | None, str] | None = None,
+) -> state.SessionState:
+    """The pure state of a session row. `current`, when it is the question at current_index, or
+    `known` (its asked_at and added_by_name, read in bulk) saves the query for whether it was asked."""
     if current is not None and current.session_id == session.pk and current.order == session.current_index:
-        current_asked = current.asked_at is not None
+        current_asked, next_added = current.asked_at is not None, bool(current.added_by_name)
+    elif known is not None:
+        current_asked, next_added = known[0] is not None, bool(known[1])
     else:
-        current_asked = AIInterviewQuestion.objects.filter(
-            session=session, order=session.current_index, asked_at__isnull=False
-        ).exists()
+        row = (
+            AIInterviewQuestion.objects.filter(session=session, order=session.current_index)
+            .values_list("asked_at", "added_by_name")
+            .first()
+        )
+        current_asked = row is not None and row[0] is not None
+        next_added = row is not None and row[0] is None and bool(row[1])
     return state.SessionState(
         status=state.Status(session.status),
         question_count=session.question_count,
@@ -85,6 +98,10 @@ def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None
         feedback_mode=session.invitation.feedback_mode,
         expires_at=session.invitation.expires_at,
         revoked=session.invitation.revoked,
+        consent_required=session.invitation.consent_required,
+        consented=session.consented_at is not None,
+        ended_early=session.ended_early,
+        next_added=next_added and not current_asked,
     )
 
 
@@ -99,6 +116,11 @@ SESSION_FIELDS = [
     "completed_at",
     "last_activity_at",
     "last_seq",
+    "feed_seq",
+    "ended_early",
+    "consent_version",
+    "consented_at",
+    "ended_by",
 ]
 
 
@@ -114,6 +136,7 @@ def apply(session: AIInterviewSession, new: state.SessionState, now: datetime) -
     session.current_index = new.current_index
     session.answered_count = new.answered
     session.evaluated_count = new.evaluated
+    session.ended_early = new.ended_early
     session.last_activity_at = now
 
 
@@ -302,6 +325,9 @@ def answer_detail(r: AIInterviewResponse) -> dict[str, Any]:
         "response_text": r.response_text,
         "received_at": r.received_at.isoformat(),
         "time_taken_seconds": r.time_taken_seconds,
+        "added_by": q.added_by_name or None,
+        # Signals for a person to judge; no score reads them.
+        "integrity": r.integrity or None,
         "evaluation_status": r.evaluation_status,
         "provenance": {
             "provider": r.provider,
@@ -324,6 +350,7 @@ def result_payload(result: AIInterviewResult) -> dict[str, Any]:
         "strengths": result.strengths,
         "weaknesses": result.weaknesses,
         "insufficient_evidence_count": result.insufficient_evidence_count,
+        "ended_early": result.ended_early,
     }
 
 
@@ -331,3 +358,177 @@ def answers_of(session: AIInterviewSession) -> list[AIInterviewResponse]:
     return list(
         AIInterviewResponse.objects.filter(session=session).select_related("question").order_by("question__order")
     )
+
+
+# --- what staff see --------------------------------------------------------------------------------
+
+
+def staff_question(q: AIInterviewQuestion) -> dict[str, Any]:
+    """A question as staff see it: what the candidate sees, plus its key points and who added it."""
+    return {**question_payload(q), "key_points": list(q.key_points or []), "added_by": q.added_by_name or None}
+
+
+def integrity_summary(signals: list[tuple[str, int | None]], *, time_to_submit_ms: int | None = None) -> dict[str, Any]:
+    """The signals of one question as counts and times, for a person to judge (never scored)."""
+    summary: dict[str, Any] = {
+        "paste_count": 0,
+        "paste_chars": 0,
+        "focus_lost_count": 0,
+        "focus_away_ms": 0,
+        "first_keystroke_ms": None,
+        "time_to_submit_ms": time_to_submit_ms,
+    }
+    for kind, value in signals:
+        if kind == "paste":
+            summary["paste_count"] += 1
+            summary["paste_chars"] += value or 0
+        elif kind == "focus_lost":
+            summary["focus_lost_count"] += 1
+        elif kind == "focus_regained":
+            summary["focus_away_ms"] += value or 0
+        elif kind == "first_keystroke" and summary["first_keystroke_ms"] is None:
+            summary["first_keystroke_ms"] = value
+    return summary
+
+
+def question_signals(question: AIInterviewQuestion) -> list[tuple[str, int | None]]:
+    return list(
+        IntegritySignal.objects.filter(question=question).order_by("created_at", "id").values_list("kind", "value")
+    )
+
+
+def staff_answer(r: AIInterviewResponse) -> dict[str, Any]:
+    """An answer as staff see it when it arrives (needs `r.question`)."""
+    return {
+        "response_id": str(r.id),
+        "question_id": str(r.question_id),
+        "order": r.question.order,
+        "client_id": r.client_id,
+        "text": r.response_text,
+        "response_type": r.response_type,
+        "late": r.is_late,
+        "received_at": r.received_at.isoformat(),
+        "time_taken_seconds": r.time_taken_seconds,
+        "integrity": r.integrity or integrity_summary([]),
+    }
+
+
+def staff_feedback(r: AIInterviewResponse) -> dict[str, Any]:
+    return {
+        **feedback_payload(r),
+        "order": r.question.order,
+        "evaluation_status": r.evaluation_status,
+        "fallback_used": r.fallback_used,
+    }
+
+
+def signal_payload(signal: IntegritySignal) -> dict[str, Any]:
+    return {
+        "kind": signal.kind,
+        "value": signal.value,
+        "question_id": str(signal.question_id) if signal.question_id else None,
+        "at": signal.created_at.isoformat(),
+    }
+
+
+def action_payload(action: AdminAction) -> dict[str, Any]:
+    return {
+        "id": action.pk,
+        "kind": action.kind,
+        "actor": action.actor_name,
+        "at": action.created_at.isoformat(),
+        "detail": action.detail,
+    }
+
+
+def session_row(
+    session: AIInterviewSession,
+    scores: list[dict[str, Any]],
+    result: AIInterviewResult | None,
+    *,
+    awaiting: state.Awaiting | None = None,
+) -> dict[str, Any]:
+    """One session in the staff list (needs `session.invitation.candidate` and `.job`)."""
+    inv = session.invitation
+    return {
+        "id": str(session.id),
+        "candidate_name": inv.candidate.name,
+        "candidate_email": inv.candidate.email,
+        "job_id": inv.job_id,
+        "job_title": inv.job.title,
+        "interview_type": inv.interview_type,
+        "awaiting": (awaiting or state_of(session).awaiting).value,
+        "created_at": session.created_at.isoformat(),
+        "started_at": session.started_at.isoformat() if session.started_at else None,
+        "consented": session.consented_at is not None,
+        "ended_early": session.ended_early,
+        "scores": scores,
+        "overall_score": result.overall_score if result else None,
+        "recommendation": result.recommendation if result else None,
+        "feed_seq": session.feed_seq,
+        "progress": progress(session),
+    }
+
+
+def progress(session: AIInterviewSession) -> dict[str, Any]:
+    """A session's place as the staff list shows it, from the row alone (no query); every staff
+    feed frame carries it, so a list updates in place from any one frame."""
+    return {
+        "status": session.status,
+        # A candidate's socket marks the session in progress on connect and abandoned on leave.
+        "connected": session.status == "in_progress",
+        "answered": session.answered_count,
+        "evaluated": session.evaluated_count,
+        "question_count": session.question_count,
+        "last_activity_at": session.last_activity_at.isoformat() if session.last_activity_at else None,
+    }
+
+
+def fold_feed(transcript: dict[str, Any], frames: Any) -> dict[str, Any]:
+    """Apply a session's staff feed frames (in seq order; those at or below the transcript's
+    `seq` are skipped) to a watch transcript, in place. Pure: the log alone rebuilds what a
+    watcher sees, so a transcript needs no lock and one read (selectors.transcript)."""
+    row = transcript["session"]
+    items = {item["question"]["id"]: item for item in transcript["items"]}
+    for f in frames:
+        if f["seq"] <= transcript["seq"]:
+            continue
+        kind = f["type"]
+        if kind == "session.opened":
+            row.update({k: v for k, v in f["session"].items() if k not in ("feed_seq", "progress", "awaiting")})
+        elif kind == "consent.accepted":
+            row["consented"] = True
+        elif kind == "question.asked":
+            item = {"question": f["question"], "answer": None, "feedback": None, "signals": []}
+            items[f["question"]["id"]] = item
+            transcript["items"].append(item)
+        elif kind == "answer.received" and f["answer"]["question_id"] in items:
+            items[f["answer"]["question_id"]]["answer"] = f["answer"]
+        elif kind == "answer.feedback" and f["feedback"]["question_id"] in items:
+            fb = f["feedback"]
+            items[fb["question_id"]]["feedback"] = fb
+            scores = [s for s in row["scores"] if s["order"] != fb["order"]]
+            scores.append(
+                {"order": fb["order"], "score": fb["score"], "insufficient_evidence": fb["insufficient_evidence"]}
+            )
+            row["scores"] = sorted(scores, key=lambda s: s["order"])
+        elif kind == "integrity.signal" and f["signal"]["question_id"] in items:
+            items[f["signal"]["question_id"]]["signals"].append(f["signal"])
+        elif kind == "admin.action":
+            transcript["actions"].append(f["action"])
+        elif kind == "interview.completed":
+            transcript["result"] = f["result"]
+            row.update(
+                overall_score=f["result"]["overall_score"],
+                recommendation=f["result"]["recommendation"],
+                ended_early=f["result"]["ended_early"],
+            )
+        row["progress"] = f["progress"]
+        row["feed_seq"] = transcript["seq"] = f["seq"]
+    return transcript
+
+
+def score_of(r: AIInterviewResponse | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(r, dict):
+        return {"order": r["question__order"], "score": r["score"], "insufficient_evidence": r["insufficient_evidence"]}
+    return {"order": r.question.order, "score": r.score, "insufficient_evidence": r.insufficient_evidence}

@@ -20,10 +20,20 @@ from .constants import (
     CLIENT_ID_PATTERN,
     MAX_ANSWER_CHARS,
     MAX_DEMOGRAPHIC_GROUP_CHARS,
+    MAX_EXTEND_SECONDS,
+    MAX_FOLLOW_UP_CHARS,
+    MAX_KEY_POINT_CHARS,
+    MAX_KEY_POINTS,
+    MAX_MESSAGE_CHARS,
+    MAX_TIME_LIMIT_SECONDS,
+    MIN_TIME_LIMIT_SECONDS,
     RESPONSE_TYPES,
+    ActionKind,
     EvaluationStatus,
     FeedbackMode,
     Recommendation,
+    Role,
+    SignalKind,
     Status,
 )
 from .errors import ErrorCode, InterviewError
@@ -91,8 +101,50 @@ class Ping(_In):
     ref: Annotated[str, Field(max_length=128)] | int | float | None = None
 
 
-ClientFrame = Annotated[AnswerSubmit | SessionResume | SessionSync | Ping, Field(discriminator="type")]
-CLIENT_FRAME_TYPES = ("answer.submit", "session.resume", "session.sync", "ping")
+class ConsentAccept(_In):
+    """Accept the consent and AI notice (the version the page showed); needed before the first
+    question when the snapshot says `awaiting: consent`."""
+
+    type: Literal["consent.accept"]
+    notice_version: Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class AnswerDraft(_In):
+    """The answer as it is being typed, for staff watching (send at most 2 a second; the server
+    drops the excess, keeping the latest). Never stored, never an answer, never echoed back."""
+
+    type: Literal["answer.draft"]
+    question_id: UuidStr
+    text: AnswerText
+
+
+SignalKindName = Literal["paste", "focus_lost", "focus_regained", "first_keystroke"]
+assert set(SignalKindName.__args__) == {str(k) for k in SignalKind}  # type: ignore[attr-defined]
+
+
+class IntegritySignalIn(_In):
+    """One integrity signal for the question on screen: `paste` (value: characters pasted),
+    `focus_lost`, `focus_regained` (value: ms away), `first_keystroke` (value: ms since shown)."""
+
+    type: Literal["integrity.signal"]
+    kind: SignalKindName
+    question_id: UuidStr | None = None
+    value: Annotated[int, Field(ge=0, le=10**9)] | None = None
+
+
+ClientFrame = Annotated[
+    AnswerSubmit | SessionResume | SessionSync | Ping | ConsentAccept | AnswerDraft | IntegritySignalIn,
+    Field(discriminator="type"),
+]
+CLIENT_FRAME_TYPES = (
+    "answer.submit",
+    "session.resume",
+    "session.sync",
+    "ping",
+    "consent.accept",
+    "answer.draft",
+    "integrity.signal",
+)
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
@@ -146,6 +198,7 @@ class Result(_Out):
     strengths: list[str]
     weaknesses: list[str]
     insufficient_evidence_count: int
+    ended_early: bool = Field(default=False, description="an interviewer ended the interview early")
 
 
 class InterviewInfo(_Out):
@@ -178,6 +231,7 @@ class QuestionAsked(_Out):
     type: Literal["question.asked"]
     seq: int
     question: Question
+    total: int | None = Field(default=None, description="questions in the interview now (interviewers may add)")
     duplicate: bool | None = None
 
 
@@ -207,6 +261,39 @@ class InterviewCompleted(_Out):
     answers: list[AnswerSummary]
 
 
+class ConsentRecorded(_Out):
+    type: Literal["consent.recorded"]
+    seq: int
+    notice_version: str
+    consented_at: str
+
+
+class InterviewerMessage(_Out):
+    type: Literal["interviewer.message"]
+    seq: int
+    text: str
+    at: str
+
+
+class QuestionExtended(_Out):
+    type: Literal["question.extended"]
+    seq: int
+    question_id: str
+    added_seconds: int
+    time_limit_seconds: int
+    deadline_ms: int | None
+
+
+class InterviewEnded(_Out):
+    """The interviewer ended the interview: nothing more is asked; `interview.completed` follows
+    once the answers given are graded."""
+
+    type: Literal["interview.ended"]
+    seq: int
+    by: Literal["interviewer"]
+    at: str
+
+
 class ErrorFrame(_Out):
     type: Literal["error"]
     code: ErrorCode
@@ -222,7 +309,17 @@ class Pong(_Out):
 
 
 ServerFrame = Annotated[
-    SessionState | QuestionAsked | AnswerAccepted | AnswerFeedback | InterviewCompleted | ErrorFrame | Pong,
+    SessionState
+    | QuestionAsked
+    | AnswerAccepted
+    | AnswerFeedback
+    | InterviewCompleted
+    | ConsentRecorded
+    | InterviewerMessage
+    | QuestionExtended
+    | InterviewEnded
+    | ErrorFrame
+    | Pong,
     Field(discriminator="type"),
 ]
 server_frame_adapter: TypeAdapter[ServerFrame] = TypeAdapter(ServerFrame)
@@ -236,9 +333,20 @@ WaitSeconds = Annotated[
 ]
 
 
+NoticeVersion = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=40,
+        description="accept the consent and AI notice of this version (needed when `awaiting` is `consent`)",
+    ),
+]
+
+
 class StartRequest(_In):
     token: LinkToken
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS
+    notice_version: NoticeVersion | None = None
 
 
 class ResponseData(_In):
@@ -269,6 +377,7 @@ class RunInterviewRequest(_In):
     token: LinkToken | None = None
     data: ResponseData | None = Field(default=None, description="required for action `response`")
     wait_seconds: WaitSeconds = DEFAULT_WAIT_SECONDS
+    notice_version: NoticeVersion | None = Field(default=None, description="action `start`: accept the notice")
 
 
 class Progress(_Out):
@@ -326,6 +435,344 @@ class ErrorBody(_Out):
     retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
 
 
+# --- the staff socket: client frames ---------------------------------------------------------------
+
+Ref = Annotated[str, Field(max_length=128)] | int | None
+
+
+class _StaffIn(_In):
+    ref: Ref = Field(default=None, description="echoed in the reply (`action.accepted` or `error`)")
+
+
+class Watch(_StaffIn):
+    """Watch one session: its transcript so far (`watch.transcript`), then its drafts as typed."""
+
+    type: Literal["watch"]
+    session_id: UuidStr
+
+
+class Unwatch(_StaffIn):
+    type: Literal["unwatch"]
+    session_id: UuidStr
+
+
+class FeedSync(_StaffIn):
+    """Send a fresh `feed.snapshot` (what a client does when it sees a gap in a session's seq)."""
+
+    type: Literal["feed.sync"]
+
+
+class FeedResume(_StaffIn):
+    """Send a session's feed frames with `seq > last_seq`, in order (at most 500; ask again)."""
+
+    type: Literal["feed.resume"]
+    session_id: UuidStr
+    last_seq: Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
+class CandidateMessage(_StaffIn):
+    """Message the candidate (shown on their page)."""
+
+    type: Literal["candidate.message"]
+    session_id: UuidStr
+    text: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+
+class QuestionExtend(_StaffIn):
+    """Give the open question more time."""
+
+    type: Literal["question.extend"]
+    session_id: UuidStr
+    seconds: Annotated[int, Field(ge=1, le=MAX_EXTEND_SECONDS)]
+
+
+class QuestionAdd(_StaffIn):
+    """Add a question, asked next; graded like the others (against `key_points` when given)."""
+
+    type: Literal["question.add"]
+    session_id: UuidStr
+    text: Annotated[str, Field(min_length=1, max_length=MAX_FOLLOW_UP_CHARS)]
+    key_points: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=MAX_KEY_POINT_CHARS)]],
+            Field(max_length=MAX_KEY_POINTS),
+        ]
+        | None
+    ) = None
+    competency: Annotated[str, Field(max_length=100)] | None = None
+    time_limit_seconds: Annotated[int, Field(ge=MIN_TIME_LIMIT_SECONDS, le=MAX_TIME_LIMIT_SECONDS)] | None = None
+
+
+class InterviewEnd(_StaffIn):
+    """End the interview early; the result says so."""
+
+    type: Literal["interview.end"]
+    session_id: UuidStr
+    reason: Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)] | None = None
+
+
+class StaffPing(_StaffIn):
+    type: Literal["ping"]
+
+
+StaffClientFrame = Annotated[
+    Watch
+    | Unwatch
+    | FeedSync
+    | FeedResume
+    | CandidateMessage
+    | QuestionExtend
+    | QuestionAdd
+    | InterviewEnd
+    | StaffPing,
+    Field(discriminator="type"),
+]
+STAFF_CLIENT_FRAME_TYPES = (
+    "watch",
+    "unwatch",
+    "feed.sync",
+    "feed.resume",
+    "candidate.message",
+    "question.extend",
+    "question.add",
+    "interview.end",
+    "ping",
+)
+staff_client_frame_adapter: TypeAdapter[StaffClientFrame] = TypeAdapter(StaffClientFrame)
+
+
+# --- the staff socket: server frames ---------------------------------------------------------------
+
+
+class SessionProgress(_Out):
+    """A session's place, carried by every staff feed frame."""
+
+    status: Status
+    connected: bool = Field(description="the candidate's socket is open (the session is in progress)")
+    answered: int
+    evaluated: int
+    question_count: int
+    last_activity_at: str | None
+
+
+class ScoreSoFar(_Out):
+    order: int
+    score: float | None
+    insufficient_evidence: bool
+
+
+class SessionRow(_Out):
+    """One session in the staff list."""
+
+    id: str
+    candidate_name: str
+    candidate_email: str
+    job_id: int
+    job_title: str
+    interview_type: InterviewType
+    awaiting: Awaiting
+    created_at: str
+    started_at: str | None
+    consented: bool
+    ended_early: bool
+    scores: list[ScoreSoFar] = Field(description="the grades so far, by question order")
+    overall_score: float | None
+    recommendation: Recommendation | None
+    feed_seq: int = Field(description="the last feed frame of this session the row includes")
+    progress: SessionProgress
+
+
+class StaffUser(_Out):
+    username: str
+    role: Role
+
+
+class FeedSnapshot(_Out):
+    """Sent on connect and on `feed.sync`: the sessions this user sees that are live or ended in
+    the last day; each row is current as of its `feed_seq`."""
+
+    type: Literal["feed.snapshot"]
+    user: StaffUser
+    sessions: list[SessionRow]
+
+
+class StaffQuestion(Question):
+    key_points: list[str]
+    added_by: str | None = Field(description="the interviewer who added it, or null")
+
+
+class Integrity(_Out):
+    """Signals for a person to judge; they never change a score."""
+
+    paste_count: int
+    paste_chars: int
+    focus_lost_count: int
+    focus_away_ms: int
+    first_keystroke_ms: int | None
+    time_to_submit_ms: int | None = Field(description="server-measured, from the question asked to the answer")
+
+
+class StaffAnswer(_Out):
+    response_id: str
+    question_id: str
+    order: int
+    client_id: str
+    text: str
+    response_type: ResponseType
+    late: bool
+    received_at: str
+    time_taken_seconds: float | None
+    integrity: Integrity
+
+
+class StaffFeedback(Feedback):
+    order: int
+    evaluation_status: EvaluationStatus
+    fallback_used: bool
+
+
+class SignalOut(_Out):
+    kind: SignalKindName
+    value: int | None
+    question_id: str | None
+    at: str
+
+
+class ActionOut(_Out):
+    id: int
+    kind: ActionKind
+    actor: str
+    at: str
+    detail: dict[str, Any]
+
+
+class _Feed(_Out):
+    seq: int = Field(description="this session's feed seq: 1, 2, 3 ... per session")
+    session_id: str
+    at: str
+    progress: SessionProgress
+
+
+class FeedSessionOpened(_Feed):
+    type: Literal["session.opened"]
+    session: SessionRow
+
+
+class FeedSessionResumed(_Feed):
+    type: Literal["session.resumed"]
+
+
+class FeedSessionLeft(_Feed):
+    type: Literal["session.left"]
+
+
+class FeedConsentAccepted(_Feed):
+    type: Literal["consent.accepted"]
+    notice_version: str
+    consented_at: str
+
+
+class FeedQuestionAsked(_Feed):
+    type: Literal["question.asked"]
+    question: StaffQuestion
+
+
+class FeedAnswerReceived(_Feed):
+    type: Literal["answer.received"]
+    answer: StaffAnswer
+
+
+class FeedAnswerFeedback(_Feed):
+    type: Literal["answer.feedback"]
+    feedback: StaffFeedback
+
+
+class FeedIntegritySignal(_Feed):
+    type: Literal["integrity.signal"]
+    signal: SignalOut
+
+
+class FeedAdminAction(_Feed):
+    type: Literal["admin.action"]
+    action: ActionOut
+
+
+class FeedInterviewCompleted(_Feed):
+    type: Literal["interview.completed"]
+    result: Result
+
+
+class TranscriptItem(_Out):
+    question: StaffQuestion
+    answer: StaffAnswer | None
+    feedback: StaffFeedback | None
+    signals: list[SignalOut]
+
+
+class WatchTranscript(_Out):
+    """The reply to `watch`: the session so far, as of `seq` (its feed seq)."""
+
+    type: Literal["watch.transcript"]
+    session_id: str
+    seq: int
+    session: SessionRow
+    items: list[TranscriptItem]
+    actions: list[ActionOut]
+    result: Result | None
+
+
+class StaffDraft(_Out):
+    """The candidate's answer as typed (watchers only; not logged, no seq; at most 2 a second)."""
+
+    type: Literal["answer.draft"]
+    session_id: str
+    question_id: str
+    text: str
+    at: str
+
+
+class ActionAccepted(_Out):
+    type: Literal["action.accepted"]
+    ref: str | int | None
+    action: ActionOut
+
+
+class StaffError(_Out):
+    type: Literal["error"]
+    code: ErrorCode
+    message: str
+    field: str | None = None
+    session_id: str | None = None
+    ref: str | int | None = None
+
+
+class StaffPong(_Out):
+    type: Literal["pong"]
+    ref: str | int | None
+
+
+StaffServerFrame = Annotated[
+    FeedSnapshot
+    | FeedSessionOpened
+    | FeedSessionResumed
+    | FeedSessionLeft
+    | FeedConsentAccepted
+    | FeedQuestionAsked
+    | FeedAnswerReceived
+    | FeedAnswerFeedback
+    | FeedIntegritySignal
+    | FeedAdminAction
+    | FeedInterviewCompleted
+    | WatchTranscript
+    | StaffDraft
+    | ActionAccepted
+    | StaffError
+    | StaffPong,
+    Field(discriminator="type"),
+]
+staff_server_frame_adapter: TypeAdapter[StaffServerFrame] = TypeAdapter(StaffServerFrame)
+
+
 # --- validation --------------------------------------------------------------------------------
 
 M = TypeVar("M", bound=BaseModel)
@@ -378,20 +825,33 @@ def validate(model: type[M], data: Any) -> M:
         raise _invalid(exc) from None
 
 
-def parse_client_frame(data: Any) -> AnswerSubmit | SessionResume | SessionSync | Ping:
+CandidateFrame = AnswerSubmit | SessionResume | SessionSync | Ping | ConsentAccept | AnswerDraft | IntegritySignalIn
+
+
+def _parse(data: Any, types: tuple[str, ...], adapter: TypeAdapter[Any]) -> Any:
     if not isinstance(data, dict):
         raise InterviewError(ErrorCode.INVALID_JSON, "A frame must be a JSON object.")
     frame_type = data.get("type")
-    if not isinstance(frame_type, str) or frame_type not in CLIENT_FRAME_TYPES:
+    if not isinstance(frame_type, str) or frame_type not in types:
         raise InterviewError(
             ErrorCode.UNKNOWN_TYPE,
-            f"Unknown frame type; expected one of {', '.join(sorted(CLIENT_FRAME_TYPES))}.",
+            f"Unknown frame type; expected one of {', '.join(sorted(types))}.",
             field="type",
         )
     try:
-        return client_frame_adapter.validate_python(data)
+        return adapter.validate_python(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
+
+
+def parse_client_frame(data: Any) -> CandidateFrame:
+    result: CandidateFrame = _parse(data, CLIENT_FRAME_TYPES, client_frame_adapter)
+    return result
+
+
+def parse_staff_frame(data: Any) -> StaffClientFrame:
+    result: StaffClientFrame = _parse(data, STAFF_CLIENT_FRAME_TYPES, staff_client_frame_adapter)
+    return result
 
 
 def json_schemas() -> dict[str, Any]:
@@ -399,6 +859,8 @@ def json_schemas() -> dict[str, Any]:
     return {
         "client frames": client_frame_adapter.json_schema(),
         "server frames": server_frame_adapter.json_schema(),
+        "staff client frames": staff_client_frame_adapter.json_schema(),
+        "staff server frames": staff_server_frame_adapter.json_schema(),
     }
 
 
@@ -414,9 +876,19 @@ _FIELD_NAMES = {
         SessionResume,
         SessionSync,
         Ping,
+        ConsentAccept,
+        AnswerDraft,
+        IntegritySignalIn,
         StartRequest,
         ResponseData,
         RunInterviewRequest,
+        Watch,
+        Unwatch,
+        FeedResume,
+        CandidateMessage,
+        QuestionExtend,
+        QuestionAdd,
+        InterviewEnd,
         DemographicsRequest,
     )
     for name in model.model_fields

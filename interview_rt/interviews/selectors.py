@@ -8,17 +8,20 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from . import rows
+from . import access, rows
 from .constants import EvaluationStatus, Status
 from .models import (
+    AdminAction,
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
     AnswerReview,
     Calibration,
+    FeedFrame,
     ScoreRevision,
     SessionFrame,
 )
@@ -131,6 +134,13 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
         "job": {"title": inv.job.title, "skills": inv.job.required_skills},
         "started_at": session.started_at.isoformat() if session.started_at else None,
         "completed_at": session.completed_at.isoformat() if session.completed_at else None,
+        "consent": (
+            {"notice_version": session.consent_version, "consented_at": session.consented_at.isoformat()}
+            if session.consented_at
+            else None
+        ),
+        "ended_early": session.ended_early,
+        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session=session).order_by("id")],
         "result": (
             {
                 **rows.result_payload(result),
@@ -278,3 +288,82 @@ def calibration_payload(calibration: Calibration) -> dict[str, Any]:
 
 def calibrations() -> list[dict[str, Any]]:
     return [calibration_payload(c) for c in Calibration.objects.select_related("created_by")[:100]]
+# --- staff -----------------------------------------------------------------------------------------
+
+# The staff list: sessions not yet over, and those that ended recently (to review).
+RECENT_HOURS = 24
+SNAPSHOT_LIMIT = 500
+
+
+def feed_snapshot(*, user: Any) -> list[dict[str, Any]]:
+    """The sessions the user sees that are live or ended in the last day, newest first, each
+    current as of its own `feed_seq` (deltas with a higher seq follow)."""
+    since = timezone.now() - timedelta(hours=RECENT_HOURS)
+    sessions = list(
+        access.visible_sessions(user)
+        .filter(Q(status__in=(Status.CREATED, Status.IN_PROGRESS, Status.ABANDONED)) | Q(last_activity_at__gte=since))
+        .select_related("invitation__job", "invitation__candidate")
+        .order_by("-created_at")[:SNAPSHOT_LIMIT]
+    )
+    ids = [s.pk for s in sessions]
+    scores: dict[Any, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    for r in (
+        AIInterviewResponse.objects.filter(session_id__in=ids)
+        .order_by("question__order")
+        .values("session_id", "question__order", "score", "insufficient_evidence", "evaluation_status")
+    ):
+        if r["evaluation_status"] != EvaluationStatus.PENDING:
+            scores[r["session_id"]].append(rows.score_of(dict(r)))
+    results = {r.session_id: r for r in AIInterviewResult.objects.filter(session_id__in=ids)}
+    # The question at each session's current index, in one query (for `awaiting`).
+    at_index = {(s.pk, s.current_index) for s in sessions}
+    known: dict[tuple[Any, int], tuple[Any, str]] = {
+        (sid, order): (asked_at, added)
+        for sid, order, asked_at, added in AIInterviewQuestion.objects.filter(session_id__in=ids).values_list(
+            "session_id", "order", "asked_at", "added_by_name"
+        )
+        if (sid, order) in at_index
+    }
+    return [
+        rows.session_row(
+            s,
+            scores[s.pk],
+            results.get(s.pk),
+            awaiting=rows.state_of(s, known=known.get((s.pk, s.current_index), (None, ""))).awaiting,
+        )
+        for s in sessions
+    ]
+
+
+def session_row(*, session_id: Id) -> dict[str, Any]:
+    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
+    scores = [
+        rows.score_of(dict(r))
+        for r in AIInterviewResponse.objects.filter(session=session)
+        .exclude(evaluation_status=EvaluationStatus.PENDING)
+        .order_by("question__order")
+        .values("question__order", "score", "insufficient_evidence")
+    ]
+    return rows.session_row(session, scores, AIInterviewResult.objects.filter(session=session).first())
+
+
+def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
+    """Everything staff watching a session see so far, as of its `seq`: each asked question with
+    its answer, grade and signals; actions; result. Folded from the session's feed log (one
+    read, no lock: a session's frames commit in seq order, so any read sees a prefix of its
+    log). `session` comes with its invitation's candidate and job; `awaiting` is as of that read."""
+    base = {
+        "seq": 0,
+        "session": rows.session_row(session, [], None, awaiting=rows.state_of(session).awaiting),
+        "items": [],
+        "actions": [],
+        "result": None,
+    }
+    return rows.fold_feed(
+        base, FeedFrame.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
+    )
+
+
+def feed_frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
+    found = FeedFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq).order_by("seq")[:limit]
+    return [row.payload for row in found]

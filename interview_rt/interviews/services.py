@@ -21,31 +21,43 @@ from django.utils import timezone
 
 from ai_service.types import Evaluation, GeneratedQuestion, InterviewContext
 
-from . import audit, links, rows, selectors, state, webhooks
+from . import access, audit, links, rows, selectors, state, webhooks
 from .constants import (
     CLIENT_ID_PATTERN,
+    CONSENT_NOTICE_VERSION,
     DIFFICULTIES,
     INTERVIEW_TYPES,
     MAX_ANSWER_CHARS,
     MAX_EVALUATION_ATTEMPTS,
+    MAX_EXTEND_SECONDS,
     MAX_FOLLOW_UP_CHARS,
+    MAX_KEY_POINT_CHARS,
+    MAX_KEY_POINTS,
+    MAX_MESSAGE_CHARS,
     MAX_PLANNED_QUESTIONS,
+    MAX_SIGNALS_PER_SESSION,
     MAX_TIME_LIMIT_SECONDS,
     MIN_TIME_LIMIT_SECONDS,
     RESPONSE_TYPES,
+    ActionKind,
     AuditAction,
     EvaluationStatus,
     FeedbackMode,
+    Permission,
+    SignalKind,
+    Status,
 )
 from .errors import ErrorCode, InterviewError
-from .events import EVALUATE, GENERATE, Emitted, Frame, append
+from .events import EVALUATE, GENERATE, Emitted, Frame, append, feed
 from .models import (
+    AdminAction,
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
     Calibration,
     Candidate,
+    IntegritySignal,
     InterviewInvitation,
     Job,
     SessionFrame,
@@ -77,7 +89,12 @@ def invitation_create(
     time_limit_seconds: int = 300,
     feedback_mode: str = "immediate",
     expires_in: timedelta | None = None,
+    owner: Any = None,
+    job: Job | None = None,
+    consent_required: bool | None = None,
 ) -> InterviewInvitation:
+    """`owner` (a recruiter inviting) owns the job the invitation creates or reuses: jobs are only
+    shared between invitations of the same owner. `job` puts it in an existing job instead."""
     if not 1 <= question_count <= MAX_PLANNED_QUESTIONS:
         raise InterviewError(
             ErrorCode.INVALID_FIELD,
@@ -97,12 +114,17 @@ def invitation_create(
             field="time_limit_seconds",
         )
     expires_in = expires_in or timedelta(days=settings.INTERVIEW_LINK_DEFAULT_DAYS)
+    if consent_required is None:
+        consent_required = settings.INTERVIEW_REQUIRE_CONSENT
     with transaction.atomic():
-        job, _ = Job.objects.get_or_create(
-            title=job_title, description=job_description, defaults={"required_skills": list(skills)}
-        )
-        if list(skills) and job.required_skills != list(skills):
-            job = Job.objects.create(title=job_title, description=job_description, required_skills=list(skills))
+        if job is None:
+            job, _ = Job.objects.get_or_create(
+                title=job_title, description=job_description, owner=owner, defaults={"required_skills": list(skills)}
+            )
+            if list(skills) and job.required_skills != list(skills):
+                job = Job.objects.create(
+                    title=job_title, description=job_description, required_skills=list(skills), owner=owner
+                )
         candidate = Candidate.objects.create(name=candidate_name, email=candidate_email)
         return InterviewInvitation.objects.create(
             candidate=candidate,
@@ -113,6 +135,7 @@ def invitation_create(
             time_limit_seconds=time_limit_seconds,
             feedback_mode=feedback_mode,
             expires_at=timezone.now() + expires_in,
+            consent_required=consent_required,
         )
 
 
@@ -145,11 +168,22 @@ def _transition_error(exc: state.TransitionError) -> InterviewError:
     return InterviewError(exc.code, exc.message, field=field)
 
 
+def _feed(session: AIInterviewSession, frame_type: str, payload: dict[str, Any], out: Emitted) -> Frame:
+    """A staff feed frame with the session's progress after it."""
+    return feed(session, frame_type, {**payload, "progress": rows.progress(session)}, out)
+
+
 def _ask(session: AIInterviewSession, index: int, now: datetime, out: Emitted) -> Frame:
     question = AIInterviewQuestion.objects.get(session=session, order=index)
     question.asked_at = now
     question.save(update_fields=["asked_at"])
-    return append(session, "question.asked", {"question": rows.question_payload(question)}, out)
+    _feed(session, "question.asked", {"question": rows.staff_question(question)}, out)
+    return append(
+        session,
+        "question.asked",
+        {"question": rows.question_payload(question), "total": session.question_count},
+        out,
+    )
 
 
 def _expire_if_due(session: AIInterviewSession, now: datetime) -> None:
@@ -175,6 +209,7 @@ def session_open(*, token: str) -> Opened:
     invitation = links.read_token(token, now=now)
     session = AIInterviewSession.objects.filter(invitation=invitation).first()
     if session is not None:
+        session.invitation = invitation  # already read: callers use its job without a query
         return Opened(session, Emitted())
     out = Emitted()
     try:
@@ -211,6 +246,7 @@ def session_start(*, session_id: Id) -> Emitted:
     out = Emitted()
     with transaction.atomic():
         session = locked(session_id)
+        before = session.status
         try:
             new, decision = state.start(state_of(session), now)
         except state.TransitionError as exc:
@@ -218,6 +254,12 @@ def session_start(*, session_id: Id) -> Emitted:
                 return out
             raise _transition_error(exc) from None
         rows.apply(session, new, now)
+        if before == Status.CREATED:
+            # The list's new row; its feed_seq is this frame's (the row is as of this frame).
+            row = rows.session_row(session, [], None, awaiting=new.awaiting)
+            _feed(session, "session.opened", {"session": {**row, "feed_seq": session.feed_seq + 1}}, out)
+        elif before == Status.ABANDONED:
+            _feed(session, "session.resumed", {}, out)
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now, out)
         rows.save(session)
@@ -231,6 +273,7 @@ class Connection:
     missed: list[Frame]
     start_error: InterviewError | None = None
     emitted: Emitted = field(default_factory=Emitted)
+    job_id: int = 0
 
 
 def session_connect(*, token: str, last_seq: int | None) -> Connection:
@@ -248,7 +291,7 @@ def session_connect(*, token: str, last_seq: int | None) -> Connection:
         locked(opened.session.pk)
         snapshot = selectors.session_snapshot(session_id=opened.session.pk)
         missed = selectors.frames_after(session_id=opened.session.pk, seq=last_seq) if last_seq is not None else []
-    return Connection(str(opened.session.pk), snapshot, missed, start_error, out)
+    return Connection(str(opened.session.pk), snapshot, missed, start_error, out, opened.session.invitation.job_id)
 
 
 def session_authorize(*, session_id: Id, session_key: str | None = None, token: str | None = None) -> None:
@@ -307,16 +350,24 @@ def _session_row(session_id: Id) -> AIInterviewSession:
     return found
 
 
+def staff_transcript(*, session_id: Id, user: Any) -> dict[str, Any]:
+    """What a staff socket shows when it starts watching a session (if the user may see it),
+    as of its feed seq."""
+    return selectors.transcript(session=access.session_for(user, session_id, Permission.VIEW))
+
+
 def session_leave(*, session_id: Id) -> Emitted:
     now = timezone.now()
     with transaction.atomic():
         session = locked(session_id)
         current = state_of(session)
         new = state.leave(current)
+        out = Emitted()
         if new.status != current.status:
             rows.apply(session, new, now)
+            _feed(session, "session.left", {}, out)
             rows.save(session)
-    return Emitted()
+    return out
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -392,6 +443,7 @@ def answer_submit(
         except state.TransitionError as exc:
             raise _transition_error(exc) from None
         assert question is not None
+        taken = (now - question.asked_at).total_seconds() if question.asked_at else None
         response = AIInterviewResponse.objects.create(
             session=session,
             question=question,
@@ -400,10 +452,14 @@ def answer_submit(
             response_type=response_type,
             submitted_at=submitted_at,
             received_at=now,
-            time_taken_seconds=(now - question.asked_at).total_seconds() if question.asked_at else None,
+            time_taken_seconds=taken,
             is_late=decision.late,
+            integrity=rows.integrity_summary(
+                rows.question_signals(question), time_to_submit_ms=round(taken * 1000) if taken is not None else None
+            ),
         )
         rows.apply(session, new, now)
+        _feed(session, "answer.received", {"answer": rows.staff_answer(response)}, out)
         ack = append(session, "answer.accepted", rows.ack_payload(response), out)
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now, out)
@@ -447,7 +503,8 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
     out = Emitted()
     with transaction.atomic():
         session = locked(session_id)
-        if session.questions_ready:
+        # Already stored, or an interviewer ended the interview before the questions came.
+        if session.questions_ready or session.status == Status.COMPLETED:
             return out
         if len(questions) < session.question_count:
             raise InterviewError(ErrorCode.QUESTIONS_NOT_READY, "the provider returned too few questions")
@@ -598,6 +655,8 @@ def evaluation_store(
         rows.apply(session, new, now)
         if decision.insert_follow_up_at is not None:
             _insert_follow_up(session, response, follow_up, decision.insert_follow_up_at)
+        # Staff see every grade as it lands, whatever the candidate's feedback mode.
+        _feed(session, "answer.feedback", {"feedback": rows.staff_feedback(response)}, out)
         if session.invitation.feedback_mode == FeedbackMode.IMMEDIATE:
             append(
                 session,
@@ -625,14 +684,19 @@ def _follow_up_text(response: AIInterviewResponse, evaluation: Evaluation | None
     return clean(text[:MAX_FOLLOW_UP_CHARS])
 
 
-def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse, text: str, at: int) -> None:
-    """Insert the follow-up at index `at`, shifting later questions (two steps keep
-    (session, order) unique at every row update, on PostgreSQL too)."""
-    parent = response.question
-    root = parent.follow_up_of or parent
+def _make_room(session: AIInterviewSession, at: int) -> None:
+    """Shift the questions from index `at` on by one (two steps keep (session, order) unique at
+    every row update, on PostgreSQL too)."""
     later = AIInterviewQuestion.objects.filter(session=session, order__gte=at)
     later.update(order=F("order") + 1000)
     AIInterviewQuestion.objects.filter(session=session, order__gte=at + 1000).update(order=F("order") - 999)
+
+
+def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse, text: str, at: int) -> None:
+    """Insert the follow-up at index `at`, shifting later questions."""
+    parent = response.question
+    root = parent.follow_up_of or parent
+    _make_room(session, at)
     AIInterviewQuestion.objects.create(
         session=session,
         order=at,
@@ -652,8 +716,10 @@ def _insert_follow_up(session: AIInterviewSession, response: AIInterviewResponse
 def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
     answers = rows.answers_of(session)
     result, _ = AIInterviewResult.objects.update_or_create(
-        session=session, defaults=rows.result_fields(rows.summarize(answers))
+        session=session,
+        defaults={**rows.result_fields(rows.summarize(answers)), "ended_early": session.ended_early},
     )
+    _feed(session, "interview.completed", {"result": rows.result_payload(result)}, out)
     append(
         session,
         "interview.completed",
@@ -697,3 +763,248 @@ def result_review(
         )
         webhooks.webhook_enqueue(**webhooks.result_reviewed_event(result))
     return result
+
+
+# --- the candidate's notice and integrity signals ----------------------------------------------
+
+
+@_expiring
+def consent_accept(*, session_id: Id, notice_version: str) -> Emitted:
+    """The candidate accepted the consent and AI notice (this version of it): stored with the
+    time, then the first question may be asked. Accepting again changes nothing."""
+    if notice_version != CONSENT_NOTICE_VERSION:
+        raise InterviewError(
+            ErrorCode.CONSENT_OUTDATED, "That is not the current notice; reload the page.", field="notice_version"
+        )
+    now = timezone.now()
+    out = Emitted()
+    with transaction.atomic():
+        session = locked(session_id)
+        current = state_of(session)
+        try:
+            new, decision = state.consent(current, now)
+        except state.TransitionError as exc:
+            raise _transition_error(exc) from None
+        if current.consented:
+            return out
+        session.consent_version = notice_version
+        session.consented_at = now
+        rows.apply(session, new, now)
+        payload = {"notice_version": notice_version, "consented_at": now.isoformat()}
+        append(session, "consent.recorded", payload, out)
+        _feed(session, "consent.accepted", payload, out)
+        if decision.ask_index is not None:
+            _ask(session, decision.ask_index, now, out)
+        rows.save(session)
+    return out
+
+
+def signal_record(*, session_id: Id, kind: str, value: int | None, question_id: object = None) -> Emitted:
+    """Store one integrity signal and show it to watching staff. Signals are for people to judge;
+    nothing here or in grading reads them into a score. Past the per-session cap they are dropped."""
+    if kind not in tuple(SignalKind):
+        raise InterviewError(ErrorCode.INVALID_FIELD, "unknown signal kind", field="kind")
+    out = Emitted()
+    with transaction.atomic():
+        session = locked(session_id)
+        if session.status in (Status.COMPLETED, Status.EXPIRED):
+            return out
+        if IntegritySignal.objects.filter(session=session).count() >= MAX_SIGNALS_PER_SESSION:
+            return out
+        question = None
+        if question_id is not None:
+            question = AIInterviewQuestion.objects.filter(
+                session=session, id=parse_uuid(question_id, "question_id")
+            ).first()
+            if question is None:
+                raise InterviewError(
+                    ErrorCode.QUESTION_NOT_CURRENT, "That question is not part of this interview.", field="question_id"
+                )
+        signal = IntegritySignal.objects.create(session=session, question=question, kind=kind, value=value)
+        _feed(session, "integrity.signal", {"signal": rows.signal_payload(signal)}, out)
+        session.save(update_fields=["feed_seq"])
+    return out
+
+
+# --- interviewers' live actions ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActionDone:
+    action: dict[str, Any]
+    emitted: Emitted
+
+
+def _actor_name(actor: Any) -> str:
+    return str(actor.get_username())[:150]
+
+
+def _staff_locked(actor: Any, session_id: Id) -> AIInterviewSession:
+    """The session locked, if the actor may act in it (else the same refusal as a missing one)."""
+    access.session_for(actor, session_id, Permission.ACT)
+    return locked(session_id)
+
+
+def _audit(
+    session: AIInterviewSession, actor: Any, kind: ActionKind, detail: dict[str, Any], out: Emitted
+) -> dict[str, Any]:
+    action = AdminAction.objects.create(
+        session=session, actor=actor, actor_name=_actor_name(actor), kind=kind, detail=detail
+    )
+    payload = rows.action_payload(action)
+    _feed(session, "admin.action", {"action": payload}, out)
+    return payload
+
+
+def _staff_transition(fn: Callable[..., T], *args: Any) -> T:
+    try:
+        return fn(*args)
+    except state.TransitionError as exc:
+        raise _transition_error(exc) from None
+
+
+def _text(value: object, name: str, limit: int, *, required: bool = True) -> str:
+    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
+        raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be text of 1-{limit} characters", field=name)
+    return value.strip()
+
+
+def staff_message(*, session_id: Id, actor: Any, text: object) -> ActionDone:
+    """Message the candidate (shown on their page, logged so a reconnect shows it too)."""
+    message = _text(text, "text", MAX_MESSAGE_CHARS)
+    now = timezone.now()
+    out = Emitted()
+    with transaction.atomic():
+        session = _staff_locked(actor, session_id)
+        _staff_transition(state.check_live, state_of(session), now)
+        action = _audit(session, actor, ActionKind.MESSAGE, {"text": message}, out)
+        append(session, "interviewer.message", {"text": message, "at": now.isoformat()}, out)
+        rows.save(session)
+    return ActionDone(action, out)
+
+
+def staff_extend_time(*, session_id: Id, actor: Any, seconds: object) -> ActionDone:
+    """Give the open question more time; the candidate's timer moves with it."""
+    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_EXTEND_SECONDS:
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD, f"seconds must be an integer from 1 to {MAX_EXTEND_SECONDS}", field="seconds"
+        )
+    now = timezone.now()
+    out = Emitted()
+    with transaction.atomic():
+        session = _staff_locked(actor, session_id)
+        _staff_transition(state.extend_time, state_of(session), now)
+        question = AIInterviewQuestion.objects.get(session=session, order=session.current_index)
+        question.time_limit_seconds += seconds
+        question.save(update_fields=["time_limit_seconds"])
+        detail = {
+            "question_id": str(question.id),
+            "seconds": seconds,
+            "time_limit_seconds": question.time_limit_seconds,
+        }
+        action = _audit(session, actor, ActionKind.EXTEND_TIME, detail, out)
+        payload = rows.question_payload(question)
+        append(
+            session,
+            "question.extended",
+            {
+                "question_id": payload["id"],
+                "added_seconds": seconds,
+                "time_limit_seconds": payload["time_limit_seconds"],
+                "deadline_ms": payload["deadline_ms"],
+            },
+            out,
+        )
+        session.last_activity_at = now
+        rows.save(session)
+    return ActionDone(action, out)
+
+
+def _key_points(value: object) -> list[str]:
+    if value is None:
+        return []
+    if (
+        not isinstance(value, list | tuple)
+        or len(value) > MAX_KEY_POINTS
+        or not all(isinstance(p, str) and 0 < len(p.strip()) <= MAX_KEY_POINT_CHARS for p in value)
+    ):
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD,
+            f"key_points must be at most {MAX_KEY_POINTS} texts of 1-{MAX_KEY_POINT_CHARS} characters",
+            field="key_points",
+        )
+    return [p.strip() for p in value]
+
+
+def staff_add_question(
+    *,
+    session_id: Id,
+    actor: Any,
+    text: object,
+    key_points: object = None,
+    competency: object = "",
+    time_limit_seconds: object = None,
+) -> ActionDone:
+    """Add an interviewer's question to the running interview, asked next and graded like the
+    others (against its key points when given)."""
+    question_text = _text(text, "text", MAX_FOLLOW_UP_CHARS)
+    points = _key_points(key_points)
+    competency_name = _text(competency or "Interviewer question", "competency", 100)
+    if time_limit_seconds is not None and (
+        not isinstance(time_limit_seconds, int)
+        or isinstance(time_limit_seconds, bool)
+        or not MIN_TIME_LIMIT_SECONDS <= time_limit_seconds <= MAX_TIME_LIMIT_SECONDS
+    ):
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD,
+            f"time_limit_seconds must be between {MIN_TIME_LIMIT_SECONDS} and {MAX_TIME_LIMIT_SECONDS}",
+            field="time_limit_seconds",
+        )
+    now = timezone.now()
+    out = Emitted()
+    with transaction.atomic():
+        session = _staff_locked(actor, session_id)
+        new, decision = _staff_transition(state.add_question, state_of(session), now)
+        assert decision.insert_question_at is not None
+        at = decision.insert_question_at
+        inv = session.invitation
+        _make_room(session, at)
+        question = AIInterviewQuestion.objects.create(
+            session=session,
+            order=at,
+            text=question_text,
+            question_type="behavioral" if inv.interview_type == "behavioral" else "technical",
+            competency=competency_name,
+            difficulty=inv.difficulty,
+            key_points=points,
+            provenance={"source": "interviewer", "added_by": _actor_name(actor)},
+            time_limit_seconds=time_limit_seconds or inv.time_limit_seconds,
+            added_by=actor,
+            added_by_name=_actor_name(actor),
+        )
+        rows.apply(session, new, now)
+        detail = {"question_id": str(question.id), "order": at, "text": question_text, "key_points": points}
+        action = _audit(session, actor, ActionKind.ADD_QUESTION, detail, out)
+        if decision.ask_index is not None:
+            _ask(session, decision.ask_index, now, out)
+        rows.save(session)
+    return ActionDone(action, out)
+
+
+def staff_end(*, session_id: Id, actor: Any, reason: object = "") -> ActionDone:
+    """End the interview early: nothing more is asked; the result (marked `ended_early`) follows
+    at once, or once the answers already given are graded."""
+    why = _text(reason or "", "reason", MAX_MESSAGE_CHARS, required=False)
+    now = timezone.now()
+    out = Emitted()
+    with transaction.atomic():
+        session = _staff_locked(actor, session_id)
+        new, decision = _staff_transition(state.end_early, state_of(session), now)
+        session.ended_by = actor
+        rows.apply(session, new, now)
+        action = _audit(session, actor, ActionKind.END, {"reason": why}, out)
+        append(session, "interview.ended", {"by": "interviewer", "at": now.isoformat()}, out)
+        if decision.complete:
+            _complete(session, out)
+        rows.save(session)
+    return ActionDone(action, out)

@@ -5,6 +5,11 @@ is asked once the previous answer's evaluation is recorded; in mode "end" right 
 The session completes when every answer is evaluated. Each transition returns a new state and a
 decision telling the caller what to persist and push; illegal moves raise `TransitionError` with a
 stable code (the same codes travel in error frames and JSON error bodies).
+
+Staff act in a running interview through the same machine: a candidate who must consent is asked
+nothing before consenting; an interviewer may extend the open question's time, add a question
+(asked next) or end the interview early (no further question; it completes once the answers given
+are graded).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ class Awaiting(StrEnum):
     """What the session waits for next; shown to clients in the snapshot."""
 
     START = "start"
+    CONSENT = "consent"
     QUESTIONS = "questions"
     ANSWER = "answer"
     FEEDBACK = "feedback"
@@ -50,6 +56,17 @@ class SessionState:
     expires_at: datetime
     # The invitation was revoked: every candidate action is refused from then on.
     revoked: bool = False
+    # The consent and AI notice must be accepted before the first question (per invitation).
+    consent_required: bool = False
+    consented: bool = False
+    # An interviewer ended the interview: nothing more is asked.
+    ended_early: bool = False
+    # The question at current_index was added by an interviewer and is not asked yet.
+    next_added: bool = False
+
+    @property
+    def may_ask(self) -> bool:
+        return not self.consent_required or self.consented
 
     @property
     def awaiting(self) -> Awaiting:
@@ -57,6 +74,8 @@ class SessionState:
             return Awaiting.NOTHING
         if self.status == Status.CREATED:
             return Awaiting.START
+        if not self.may_ask:
+            return Awaiting.CONSENT
         if not self.questions_ready:
             return Awaiting.QUESTIONS
         if self.current_index < self.question_count:
@@ -72,6 +91,12 @@ class Decision:
     complete: bool = False  # compute the result and push `interview.completed`
     insert_follow_up_at: int | None = None  # store the follow-up question at this index first
     late: bool = False  # the answer came after its time limit
+    insert_question_at: int | None = None  # store an interviewer's question at this index first
+
+
+def check_live(state: SessionState, now: datetime) -> None:
+    """Refuse unless the interview is still running (an interviewer's message, for one)."""
+    _check_live(state, now)
 
 
 def _check_live(state: SessionState, now: datetime) -> None:
@@ -87,11 +112,12 @@ def _check_live(state: SessionState, now: datetime) -> None:
 def _ask_if_due(state: SessionState) -> tuple[SessionState, int | None]:
     if (
         state.status == Status.IN_PROGRESS
+        and state.may_ask
         and state.questions_ready
         and state.current_index < state.question_count
         and not state.current_asked
     ):
-        return dataclasses.replace(state, current_asked=True), state.current_index
+        return dataclasses.replace(state, current_asked=True, next_added=False), state.current_index
     return state, None
 
 
@@ -153,6 +179,9 @@ def follow_up_allowed(state: SessionState) -> bool:
         and state.status in (Status.IN_PROGRESS, Status.ABANDONED)
         and state.evaluated + 1 == state.answered
         and state.question_count < MAX_QUESTIONS
+        # An interviewer's question waiting to be asked comes next; a follow-up must not jump it.
+        and not state.next_added
+        and not state.ended_early
     )
 
 
@@ -174,6 +203,67 @@ def evaluation_recorded(state: SessionState, *, follow_up: bool = False) -> tupl
     if new.feedback_mode == FeedbackMode.IMMEDIATE and new.evaluated == new.answered:
         new, ask = _ask_if_due(new)
     return new, Decision(ask_index=ask, insert_follow_up_at=new.current_index if follow_up else None)
+
+
+def consent(state: SessionState, now: datetime) -> tuple[SessionState, Decision]:
+    """The candidate accepted the notice: the first question may now be asked. Idempotent."""
+    _check_live(state, now)
+    if state.status == Status.CREATED:
+        raise TransitionError("not_started", "Start the interview before accepting the notice.")
+    if state.consented:
+        return state, Decision()
+    new = dataclasses.replace(state, consented=True)
+    if new.feedback_mode == FeedbackMode.IMMEDIATE and new.evaluated < new.answered:
+        return new, Decision()
+    new, ask = _ask_if_due(new)
+    return new, Decision(ask_index=ask)
+
+
+def _check_staff_action(state: SessionState, now: datetime) -> None:
+    _check_live(state, now)
+    if state.ended_early:
+        raise TransitionError("interview_completed", "This interview was ended; it is being finished.")
+
+
+def extend_time(state: SessionState, now: datetime) -> None:
+    """An interviewer gives the open question more time: only while a question is open."""
+    _check_staff_action(state, now)
+    if state.awaiting != Awaiting.ANSWER:
+        raise TransitionError("no_open_question", "No question is open for an answer right now.")
+
+
+def add_question(state: SessionState, now: datetime) -> tuple[SessionState, Decision]:
+    """An interviewer adds a question; it is asked next: after the open question if one is open,
+    else as the next one (asked at once when nothing else is pending)."""
+    _check_staff_action(state, now)
+    if not state.questions_ready:
+        raise TransitionError("questions_not_ready", "The questions are still being prepared.")
+    if state.question_count >= MAX_QUESTIONS:
+        raise TransitionError("question_limit", f"An interview holds at most {MAX_QUESTIONS} questions.")
+    at = state.current_index + 1 if state.current_asked else state.current_index
+    new = dataclasses.replace(state, question_count=state.question_count + 1, next_added=not state.current_asked)
+    ask = None
+    if not state.current_asked and (new.feedback_mode == FeedbackMode.END or new.evaluated == new.answered):
+        new, ask = _ask_if_due(new)
+    return new, Decision(ask_index=ask, insert_question_at=at)
+
+
+def end_early(state: SessionState, now: datetime) -> tuple[SessionState, Decision]:
+    """An interviewer ends the interview: the open question (if any) and those not asked are
+    dropped; it completes at once, or when the answers already given are graded."""
+    _check_staff_action(state, now)
+    new = dataclasses.replace(
+        state,
+        status=Status.IN_PROGRESS if state.status == Status.CREATED else state.status,
+        question_count=state.answered,
+        current_index=state.answered,
+        current_asked=False,
+        next_added=False,
+        ended_early=True,
+    )
+    if new.evaluated == new.answered:
+        return dataclasses.replace(new, status=Status.COMPLETED), Decision(complete=True)
+    return new, Decision()
 
 
 def leave(state: SessionState) -> SessionState:

@@ -10,7 +10,8 @@
 There is one `Runtime` per process (`runtime`). The ASGI application starts it when the server's
 loop starts (`install()`); `manage.py ai_worker` starts it with the worker on; tests start it per
 test loop. Consumers, views and the worker call services through `answer_db`, `candidate_db` and
-`worker_db`, which run the call on its lane and publish what it emitted.
+`worker_db` (and staff sockets through `staff_db`), which run the call on its lane and publish
+what it emitted.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from django.conf import settings
 from interview_rt.interviews import ai
 from interview_rt.interviews.events import Emitted
 
-from .lanes import ANSWER, CANDIDATE, WORKER, Lanes
+from .lanes import ANSWER, CANDIDATE, STAFF, WORKER, Lanes
 from .outbox import Outbox, messages, send
 from .webhooks import WebhookSender
 from .worker import AIWorker
@@ -36,7 +37,7 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AIWorker", "Runtime", "answer_db", "candidate_db", "install", "runtime", "worker_db"]
+__all__ = ["AIWorker", "Runtime", "answer_db", "candidate_db", "install", "publish", "runtime", "staff_db", "worker_db"]
 
 
 def emitted_of(result: object) -> Emitted | None:
@@ -86,6 +87,10 @@ class Runtime:
     def worker_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         """A service or selector for the background AI worker."""
         return self._db(fn, WORKER)
+
+    def staff_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+        """A service or selector for a staff socket or view: after every candidate and the worker."""
+        return self._db(fn, STAFF)
 
     def publish(self, emitted: Emitted | None) -> None:
         """Publish what a service called outside the lanes emitted (management commands)."""
@@ -171,6 +176,8 @@ runtime = Runtime()
 answer_db = runtime.answer_db
 candidate_db = runtime.candidate_db
 worker_db = runtime.worker_db
+staff_db = runtime.staff_db
+publish = runtime.publish
 
 
 def install() -> None:

@@ -4,7 +4,7 @@ Channels' `database_sync_to_async` sends every call in the process to one thread
 candidate-facing calls (connect, answer, sync) and the background worker's calls get lanes:
 
 - on SQLite, which has one writer anyway, the lanes share one thread that runs waiting calls by
-  priority (answers, then other candidate calls, then the worker): an acknowledgement never
+  priority (answers, then other candidate calls, then the worker and staff sockets in turn): an acknowledgement never
   queues behind a connect storm or a batch of evaluation writes, and no thread ever sleeps in
   SQLite's busy handler waiting for the lock;
 - on PostgreSQL each lane has its own small pool of threads (and connections), so candidates'
@@ -27,8 +27,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 # Priorities on the shared SQLite thread: an answer's acknowledgement first, then other candidate
-# work (connects, syncs), then the background worker.
-ANSWER, CANDIDATE, WORKER = 0, 1, 2
+# work (connects, syncs), then the background worker and staff sockets, first come first served
+# between those two: staff never go ahead of a candidate, and a busy worker cannot starve a
+# watcher's transcript (measured: behind the worker, a watch waited seconds under load).
+ANSWER, CANDIDATE, WORKER, STAFF = 0, 1, 2, 3
+PRIORITY = {ANSWER: 0, CANDIDATE: 1, WORKER: 2, STAFF: 2}
 
 
 class PriorityThread:
@@ -83,13 +86,16 @@ class Lanes:
             if not self._executors:
                 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
                     runner = PriorityThread("sqlite-db")
-                    for priority in (ANSWER, CANDIDATE, WORKER):
-                        self._executors[priority] = Lane(runner, priority)
+                    for lane, priority in PRIORITY.items():
+                        self._executors[lane] = Lane(runner, priority)
                 else:
                     pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
                     self._executors[ANSWER] = self._executors[CANDIDATE] = pool
                     self._executors[WORKER] = ThreadPoolExecutor(
                         settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db"
+                    )
+                    self._executors[STAFF] = ThreadPoolExecutor(
+                        settings.STAFF_DB_THREADS, thread_name_prefix="staff-db"
                     )
             return self._executors[kind]
 

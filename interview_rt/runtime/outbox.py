@@ -11,6 +11,7 @@ reconnect; a worker that misses a nudge finds the job in its sweep.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -18,7 +19,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from interview_rt.interviews.events import Emitted, session_group
+from interview_rt.interviews.events import STAFF_GROUP, Emitted, session_group, watch_group
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,30 @@ def messages(emitted: Emitted) -> list[Message]:
     out: list[Message] = [
         ("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
         for session_id, frame in emitted.frames
+    ]
+    # Staff frames travel encoded once: every staff socket sends the same text, and the channel
+    # layer copies (in memory) or packs (Redis) a string, not a nested dict, per socket.
+    out += [
+        (
+            "group_send",
+            STAFF_GROUP,
+            {
+                "type": "staff.frame",
+                "job_id": s.job_id,
+                "session_id": s.session_id,
+                "seq": s.frame["seq"],
+                "text": json.dumps(s.frame),
+            },
+        )
+        for s in emitted.staff
+    ]
+    out += [
+        (
+            "group_send",
+            watch_group(d.session_id),
+            {"type": "staff.draft", "session_id": d.session_id, "text": json.dumps(d.frame)},
+        )
+        for d in emitted.drafts
     ]
     out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
     out += [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "interview_rt.interviews",
 ]
@@ -47,6 +49,10 @@ MIDDLEWARE = [
     "interview_rt.interviews.api.http.api_json_errors",
     "django.middleware.security.SecurityMiddleware",
     "interview_rt.interviews.api.http.rate_limits",
+    # Static files (the Django admin's styles, the pages' scripts) served by the app itself, so
+    # daphne alone serves a styled admin: from the apps' folders on the embedded default, from
+    # `collectstatic`'s compressed, hashed copies in production.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -127,17 +133,27 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles"
+# Serve straight from the apps' static folders (no collectstatic needed); production.py turns
+# this off and serves collectstatic's output.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+# Without collectstatic, STATIC_ROOT does not exist; that is expected when serving from finders.
+warnings.filterwarnings("ignore", message=r"No directory at: .*", category=UserWarning)
+LOGIN_URL = "/staff/login/"
+LOGIN_REDIRECT_URL = "/staff/"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Basic auth with its password checks rate-limited per address. First, so a request
         # without credentials is a 401 with WWW-Authenticate (DRF answers 403 when the first
         # class names no challenge), as the table of codes says.
         "interview_rt.interviews.api.http.ThrottledBasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Staff views use StaffRole (roles and jobs); anything else is closed by default.
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "EXCEPTION_HANDLER": "interview_rt.interviews.api.errors.exception_handler",
     # No NaN/Infinity, and deep nesting is invalid_json rather than a RecursionError (a 500).
@@ -167,6 +183,8 @@ FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://127.0.0.1:8000/interview/"
 INTERVIEW_LINK_DEFAULT_DAYS = int(os.environ.get("INTERVIEW_LINK_DEFAULT_DAYS", "7"))
 # Seconds past a question's time limit before an answer counts as late (network, typing lag).
 INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS", "5"))
+# New invitations require the consent and AI notice before the first question.
+INTERVIEW_REQUIRE_CONSENT = env_bool("INTERVIEW_REQUIRE_CONSENT", True)
 # Follow-up questions the interview asks per planned question when a provider proposes one.
 INTERVIEW_MAX_FOLLOW_UPS = int(os.environ.get("AI_MODEL_MAX_FOLLOW_UPS", "1") or 1)
 
@@ -283,6 +301,10 @@ AI_WORKER_CONCURRENCY = int(os.environ.get("AI_WORKER_CONCURRENCY", "256"))
 # an acknowledgement never queues behind a batch of evaluation writes. SQLite has one writer
 # anyway, so one thread there.
 CANDIDATE_DB_THREADS = int(os.environ.get("CANDIDATE_DB_THREADS", "4"))  # ignored on SQLite
+# Sessions one staff socket may watch at once (a tool watching a hiring drive may want many).
+STAFF_MAX_WATCHED = int(os.environ.get("STAFF_MAX_WATCHED", "200"))
+# Staff sockets' database calls (PostgreSQL; on SQLite they run last on the one thread).
+STAFF_DB_THREADS = int(os.environ.get("STAFF_DB_THREADS", "2"))
 AI_WORKER_DB_THREADS = int(
     os.environ.get("AI_WORKER_DB_THREADS", "1" if DATABASES["default"]["ENGINE"].endswith("sqlite3") else "4")
 )

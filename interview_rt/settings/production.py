@@ -39,3 +39,10 @@ SILENCED_SYSTEM_CHECKS = [
 ]
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", True)
+# Static files: `manage.py collectstatic` (the Procfile's release step) writes compressed copies
+# with content hashes in their names; WhiteNoise serves them with far-future cache headers.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", False)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}

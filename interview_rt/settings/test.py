@@ -14,3 +14,5 @@ AI_WORKER_SWEEP_SECONDS = 0.5
 AI_WARM_UP = False
 # Rate limits are tested where they are the subject (tests/test_rate_limits.py).
 RATE_LIMITS_ENABLED = False
+# Most tests are about the flow after consent; tests of consent turn it on.
+INTERVIEW_REQUIRE_CONSENT = False

@@ -54,3 +54,68 @@ GOOD_ANSWER = (
     "request returns the stored result instead of charging twice. Keep the key and response for a "
     "retention window and make the write and the key insert one transaction."
 )
+
+
+class Staff:
+    """A staff client of `ws/admin/live/`; every frame it receives is checked against the schema."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        via: str = "query",
+        cookie: str | None = None,
+        origin: str | None = "http://127.0.0.1",
+    ) -> None:
+        from interview_rt.interviews.schemas import staff_server_frame_adapter
+
+        self.adapter = staff_server_frame_adapter
+        path = "/ws/admin/live/"
+        headers: list[tuple[bytes, bytes]] = []
+        subprotocols: list[str] | None = None
+        if token and via == "query":
+            path += f"?token={token}"
+        elif token and via == "subprotocol":
+            subprotocols = ["interview-rt.staff", f"token.{token}"]
+        elif token and via == "header":
+            headers.append((b"authorization", f"Token {token}".encode()))
+        if cookie:
+            headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        if origin:
+            headers.append((b"origin", origin.encode()))
+        self.comm = WebsocketCommunicator(application, path, headers=headers, subprotocols=subprotocols)
+        self.frames: list[dict[str, Any]] = []
+
+    async def connect(self) -> dict[str, Any]:
+        connected, _ = await self.comm.connect(timeout=30)
+        assert connected
+        return await self.recv()
+
+    async def recv(self, frame_type: str | None = None, timeout: float = 60) -> dict[str, Any]:
+        frame = await self.comm.receive_json_from(timeout=timeout)
+        self.adapter.validate_python(frame)
+        self.frames.append(frame)
+        if frame_type is not None:
+            assert frame["type"] == frame_type, frame
+        return frame
+
+    async def until(self, predicate: Any, timeout: float = 60) -> dict[str, Any]:
+        """The next frame for which `predicate(frame)` holds (earlier ones are kept in `frames`)."""
+        while True:
+            frame = await self.recv(timeout=timeout)
+            if predicate(frame):
+                return frame
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        await self.comm.send_to(text_data=json.dumps(frame))
+
+    async def closed_with(self) -> int:
+        output = await self.comm.receive_output(timeout=30)
+        assert output["type"] == "websocket.close", output
+        return int(output["code"])
+
+    async def nothing_more(self, timeout: float = 0.3) -> bool:
+        return await self.comm.receive_nothing(timeout=timeout)
+
+    async def close(self) -> None:
+        await self.comm.disconnect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,24 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_chromium() -> str:
+    """Debian's Chromium, or: in CI a failure (the browser tests must run there), elsewhere a skip."""
+    if shutil.which("chromium") is None and not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian chromium is missing in CI (make chromium installs it as root)")
+        pytest.skip("Debian chromium is not installed (make test installs it as root)")
+    return CHROMIUM
 
 
 def free_port() -> int:
@@ -48,6 +67,18 @@ class Server:
         )
         assert out.returncode == 0, out.stderr
         return out.stdout
+
+    def create_staff(self, username: str, password: str, *, role: str | None = None) -> str:
+        """A staff user (a superuser without `role`) and their API token."""
+        code = (
+            "from django.contrib.auth import get_user_model; from django.contrib.auth.models import Group; "
+            "from rest_framework.authtoken.models import Token; "
+            f"u = get_user_model().objects.create_user({username!r}, password={password!r}, "
+            f"is_staff=True, is_superuser={role is None}); "
+            + (f"u.groups.add(Group.objects.get(name={role!r})); " if role else "")
+            + "print(Token.objects.create(user=u).key)"
+        )
+        return self.manage("shell", "--no-imports", "-c", code).strip().splitlines()[-1]
 
     def create_interview(self, **options: Any) -> dict[str, Any]:
         args = ["create_interview", "--json", "--candidate-name", "Grace", "--candidate-email", "g@example.com"]

@@ -11,6 +11,8 @@ import httpx
 import pytest
 import websockets
 
+from interview_rt.interviews.constants import CONSENT_NOTICE_VERSION
+
 from .conftest import Server
 
 pytestmark = pytest.mark.slow
@@ -41,6 +43,8 @@ async def run_interview(
                     if last_seq is None:
                         last_seq = frame["seq"]
                     question = frame["session"]["current_question"]
+                    if frame["session"]["awaiting"] == "consent":
+                        await ws.send(json.dumps({"type": "consent.accept", "notice_version": CONSENT_NOTICE_VERSION}))
                 else:
                     assert last_seq is not None and frame["seq"] == last_seq + 1, (frame, last_seq)
                     last_seq = frame["seq"]

@@ -4,6 +4,8 @@ other; the worker, not the web processes, grades every answer."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -14,9 +16,13 @@ from typing import Any
 import psycopg
 import pytest
 import redis
+import websockets
+
+from interview_rt.interviews.constants import CONSENT_NOTICE_VERSION
+from interview_rt.interviews.schemas import staff_server_frame_adapter
 
 from .conftest import ROOT, Server, free_port
-from .test_daphne_interview import run_interview
+from .test_daphne_interview import ANSWER, run_interview
 
 pytestmark = pytest.mark.slow
 
@@ -74,3 +80,81 @@ async def test_two_servers_and_a_worker_over_redis_and_postgres(
     with psycopg.connect(postgres_url) as conn:
         rows = conn.execute("SELECT evaluation_status, provider FROM interviews_aiinterviewresponse").fetchall()
     assert len(rows) == 3 and all(status == "done" for status, _ in rows)
+
+
+async def test_admin_on_one_server_watches_a_candidate_on_another(
+    server_factory: Any, postgres_url: str, redis_prefix: str, tmp_path: Any
+) -> None:
+    """The staff feed, drafts and actions cross processes over Redis: the admin's socket is on the
+    first daphne, the candidate's on the second, the grades come from the worker process."""
+    env = {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": REDIS,
+        "CHANNELS_REDIS_PREFIX": redis_prefix,
+        "AI_WORKER_INPROCESS": "0",
+    }
+    first = server_factory(**env)
+    second = Server(first.env, free_port())
+    staff_token = first.create_staff("watcher", "pw-watcher-1", role="admin")
+    link = first.create_interview(questions=1, type="technical")
+    worker_log = open(tmp_path / "worker.log", "ab")  # noqa: SIM115
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "ai_worker"], cwd=ROOT, env=first.env, stdout=worker_log, stderr=subprocess.STDOUT
+    )
+    staff_frames: list[dict[str, Any]] = []
+
+    async def staff_until(ws: Any, predicate: Any) -> dict[str, Any]:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            staff_server_frame_adapter.validate_python(frame)
+            staff_frames.append(frame)
+            if predicate(frame):
+                return frame
+
+    async def cand_until(ws: Any, frame_type: str) -> dict[str, Any]:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+            if frame["type"] == frame_type:
+                return frame
+
+    try:
+        first.start()
+        second.start()
+        async with (
+            websockets.connect(f"{first.ws}/ws/admin/live/?token={staff_token}") as admin,
+            websockets.connect(f"{second.ws}/ws/interview/{link['token']}/") as cand,
+        ):
+            assert (await staff_until(admin, lambda f: True))["type"] == "feed.snapshot"
+            state = await cand_until(cand, "session.state")
+            assert state["session"]["awaiting"] == "consent"
+            sid = state["session"]["id"]
+            await cand.send(json.dumps({"type": "consent.accept", "notice_version": CONSENT_NOTICE_VERSION}))
+            question = (await cand_until(cand, "question.asked"))["question"]
+            await admin.send(json.dumps({"type": "watch", "session_id": sid}))
+            transcript = await staff_until(admin, lambda f: f["type"] == "watch.transcript")
+            assert [i["question"]["id"] for i in transcript["items"]] == [question["id"]]
+            # A draft typed on the second server reaches the admin on the first.
+            await cand.send(json.dumps({"type": "answer.draft", "question_id": question["id"], "text": "Use an"}))
+            draft = await staff_until(admin, lambda f: f["type"] == "answer.draft")
+            assert draft["text"] == "Use an"
+            # An action taken on the first server reaches the candidate on the second.
+            await admin.send(json.dumps({"type": "candidate.message", "session_id": sid, "text": "Hello"}))
+            assert (await cand_until(cand, "interviewer.message"))["text"] == "Hello"
+            await cand.send(
+                json.dumps({"type": "answer.submit", "client_id": "c1", "question_id": question["id"], "text": ANSWER})
+            )
+            received = await staff_until(admin, lambda f: f["type"] == "answer.received")
+            assert received["answer"]["text"] == ANSWER
+            graded = await staff_until(admin, lambda f: f["type"] == "answer.feedback")  # from the worker
+            assert graded["feedback"]["evaluation_status"] == "done"
+            await staff_until(admin, lambda f: f["type"] == "interview.completed")
+        # Feed frames (they carry `progress`) came once each, in seq order, from three processes;
+        # those up to the transcript's seq came as the transcript instead.
+        seqs = [f["seq"] for f in staff_frames if f.get("session_id") == sid and "progress" in f]
+        covered = transcript["seq"]
+        assert seqs == sorted(set(seqs)), seqs
+        assert sorted(set(seqs) | set(range(1, covered + 1))) == list(range(1, seqs[-1] + 1)), (seqs, covered)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+        second.stop()

@@ -131,6 +131,8 @@ async def _respond(handler: Any, request: HttpRequest) -> JsonResponse:
 
 async def _start(body: schemas.StartRequest | schemas.RunInterviewRequest, session_id: str) -> dict[str, Any]:
     await candidate_db(services.session_start)(session_id=session_id)
+    if body.notice_version is not None:
+        await candidate_db(services.consent_accept)(session_id=session_id, notice_version=body.notice_version)
     view = await _wait_until(session_id, _question_ready(session_id), body.wait_seconds)
     view = view or await candidate_db(_session_view)(session_id)
     # The credential for the session's later actions: the session id alone is not one.

@@ -1,4 +1,6 @@
-"""Staff endpoints (DRF, IsAdminUser): sessions, results with provenance, human review."""
+"""Staff endpoints (DRF): invitations, sessions, results with provenance and integrity signals,
+human review, live actions. Session, basic or token authentication; each view names the
+permission it needs (`constants.ROLE_PERMISSIONS`) and sees only the jobs the user may see."""
 
 from __future__ import annotations
 
@@ -6,28 +8,52 @@ from datetime import timedelta
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from interview_rt.runtime import runtime
+from interview_rt.runtime import publish, runtime
 
-from .. import links, selectors, services
+from .. import access, links, rows, selectors, services
 from ..constants import (
     DEFAULT_QUESTION_COUNT,
     DEFAULT_TIME_LIMIT_SECONDS,
     DIFFICULTIES,
     INTERVIEW_TYPES,
+    MAX_EXTEND_SECONDS,
+    MAX_KEY_POINT_CHARS,
+    MAX_KEY_POINTS,
+    MAX_MESSAGE_CHARS,
     MAX_PLANNED_QUESTIONS,
     MAX_TIME_LIMIT_SECONDS,
     MIN_TIME_LIMIT_SECONDS,
+    ActionKind,
     FeedbackMode,
+    Permission,
     Recommendation,
     Status,
 )
 from ..errors import ErrorCode, InterviewError
-from ..models import AIInterviewSession
+from ..models import AdminAction, AIInterviewSession
+
+
+class StaffRole(permissions.BasePermission):
+    """Authenticated (else 401 `not_authenticated`) with a staff role that grants the view's
+    `required` permission (else 403 `permission_denied`)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if not request.user or not request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+        required: Permission = getattr(view, "required", Permission.VIEW)
+        if required not in access.permissions_of(request.user):
+            raise exceptions.PermissionDenied(f"Your role does not allow {required.value}.")
+        return True
+
+
+class StaffView(APIView):
+    permission_classes = [StaffRole]
+    required = Permission.VIEW
 
 
 class SessionSummarySerializer(serializers.ModelSerializer):
@@ -72,10 +98,15 @@ class InvitationSerializer(serializers.Serializer):
     )
     feedback_mode = serializers.ChoiceField(choices=[str(m) for m in FeedbackMode], default=FeedbackMode.IMMEDIATE)
     expires_in_days = serializers.FloatField(min_value=0.001, max_value=365, required=False)
+    job_id = serializers.IntegerField(required=False, help_text="an existing job you may invite to")
+    consent_required = serializers.BooleanField(required=False, help_text="default: INTERVIEW_REQUIRE_CONSENT")
 
 
-class InvitationCreateView(APIView):
-    """POST /api/ai-interview/invitations/: what `manage.py create_interview` does, over HTTP."""
+class InvitationCreateView(StaffView):
+    """POST /api/ai-interview/invitations/: what `manage.py create_interview` does, over HTTP.
+    The job it creates (or reuses) belongs to the inviting user."""
+
+    required = Permission.INVITE
 
     @extend_schema(request=InvitationSerializer, responses=dict)
     def post(self, request: Request) -> Response:
@@ -83,7 +114,11 @@ class InvitationCreateView(APIView):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         days = data.pop("expires_in_days", None)
-        invitation = services.invitation_create(**data, expires_in=timedelta(days=days) if days else None)
+        job_id = data.pop("job_id", None)
+        job = access.job_for(request.user, job_id, Permission.INVITE) if job_id is not None else None
+        invitation = services.invitation_create(
+            **data, expires_in=timedelta(days=days) if days else None, owner=request.user, job=job
+        )
         token = links.make_token(invitation)
         return Response(
             {
@@ -107,12 +142,12 @@ class InvitationRevokeView(APIView):
         return Response({"invitation_id": invitation_id, "revoked": True})
 
 
-class SessionListView(APIView):
+class SessionListView(StaffView):
     @extend_schema(responses=SessionSummarySerializer(many=True))
     def get(self, request: Request) -> Response:
-        qs = AIInterviewSession.objects.select_related("invitation__candidate", "invitation__job").order_by(
-            "-created_at"
-        )
+        qs = access.visible_sessions(
+            request.user, AIInterviewSession.objects.select_related("invitation__candidate", "invitation__job")
+        ).order_by("-created_at")
         status = request.query_params.get("status")
         if status:
             # Only known statuses reach the database (a NUL in a filter is an error on PostgreSQL).
@@ -124,23 +159,19 @@ class SessionListView(APIView):
         return Response(SessionSummarySerializer(qs[:200], many=True).data)
 
 
-def _session(session_id: Any) -> AIInterviewSession:
-    session = selectors.session_get(session_id=session_id)
-    if session is None:
-        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
-    return session
-
-
-class SessionResultView(APIView):
+class SessionResultView(StaffView):
     @extend_schema(responses=dict)
     def get(self, request: Request, session_id: str) -> Response:
-        return Response(selectors.session_result_detail(session=_session(session_id)))
+        session = access.session_for(request.user, session_id, Permission.VIEW)
+        return Response(selectors.session_result_detail(session=session))
 
 
-class ResultReviewView(APIView):
+class ResultReviewView(StaffView):
+    required = Permission.REVIEW
+
     @extend_schema(request=ReviewSerializer, responses=dict)
     def post(self, request: Request, session_id: str) -> Response:
-        session = _session(session_id)
+        session = access.session_for(request.user, session_id, Permission.REVIEW)
         body = ReviewSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         services.result_review(
@@ -151,3 +182,54 @@ class ResultReviewView(APIView):
             final_decision=body.validated_data["final_decision"],
         )
         return Response(selectors.session_result_detail(session=session))
+
+
+class ActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[str(k) for k in ActionKind])
+    text = serializers.CharField(required=False, max_length=MAX_MESSAGE_CHARS, help_text="message; add_question")
+    seconds = serializers.IntegerField(required=False, min_value=1, max_value=MAX_EXTEND_SECONDS)
+    key_points = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_KEY_POINT_CHARS), required=False, max_length=MAX_KEY_POINTS
+    )
+    competency = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    time_limit_seconds = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=MAX_MESSAGE_CHARS)
+
+
+class SessionActionsView(StaffView):
+    """GET: the session's audit trail of live actions. POST: take one (as on the staff socket)."""
+
+    def get_permissions(self) -> Any:
+        self.required = Permission.ACT if self.request.method == "POST" else Permission.VIEW
+        return super().get_permissions()
+
+    @extend_schema(responses=dict)
+    def get(self, request: Request, session_id: str) -> Response:
+        session = access.session_for(request.user, session_id, Permission.VIEW)
+        actions = AdminAction.objects.filter(session=session).order_by("id")
+        return Response([rows.action_payload(a) for a in actions])
+
+    @extend_schema(request=ActionSerializer, responses=dict)
+    def post(self, request: Request, session_id: str) -> Response:
+        body = ActionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        kind = data["action"]
+        common: dict[str, Any] = {"session_id": session_id, "actor": request.user}
+        if kind == ActionKind.MESSAGE:
+            done = services.staff_message(**common, text=data.get("text"))
+        elif kind == ActionKind.EXTEND_TIME:
+            done = services.staff_extend_time(**common, seconds=data.get("seconds"))
+        elif kind == ActionKind.ADD_QUESTION:
+            done = services.staff_add_question(
+                **common,
+                text=data.get("text"),
+                key_points=data.get("key_points"),
+                competency=data.get("competency", ""),
+                time_limit_seconds=data.get("time_limit_seconds"),
+            )
+        else:
+            done = services.staff_end(**common, reason=data.get("reason", ""))
+        # The service committed; send what it logged to the candidate and to watching staff.
+        publish(done.emitted)
+        return Response(done.action, status=201)

@@ -18,6 +18,11 @@ urlpatterns = [
         staff.SessionResultView.as_view(),
         name="ai-interview-results",
     ),
+    path(
+        "ai-interview/sessions/<str:session_id>/actions/",
+        staff.SessionActionsView.as_view(),
+        name="ai-interview-actions",
+    ),
     path("ai-interview/results/<str:session_id>/review/", staff.ResultReviewView.as_view(), name="ai-interview-review"),
     # Human review of answers and team calibration (docs/rest.md, "Reviews and calibration").
     path("ai-interview/answers/<str:response_id>/review/", reviews.AnswerReviewView.as_view(), name="answer-review"),

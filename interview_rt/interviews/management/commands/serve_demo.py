@@ -52,7 +52,8 @@ class Command(BaseCommand):
                     "interview-rt is ready (SQLite, in-memory channel layer, embedded AI).",
                     f"  Candidate link : {links.link_url(token)}",
                     f"  WebSocket      : ws://{options['host']}:{options['port']}/ws/interview/{token}/",
-                    f"  Admin          : {base}/admin/  user: admin  password: {password}",
+                    f"  Staff dashboard: {base}/staff/  user: admin  password: {password}",
+                    f"  Django admin   : {base}/admin/",
                     f"  Results API    : {base}/api/ai-interview/sessions/",
                     "",
                 ]

@@ -1,0 +1,26 @@
+"""Staff roles as groups; invitations made before the consent notice existed do not require it
+(their candidates may be mid-interview)."""
+
+from django.db import migrations
+
+ROLES = ("admin", "recruiter", "reviewer")
+
+
+def forwards(apps, schema_editor):
+    Group = apps.get_model("auth", "Group")
+    for name in ROLES:
+        Group.objects.get_or_create(name=name)
+    apps.get_model("interviews", "InterviewInvitation").objects.update(consent_required=False)
+
+
+def backwards(apps, schema_editor):
+    apps.get_model("auth", "Group").objects.filter(name__in=ROLES, user__isnull=True).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("interviews", "0003_staff_live"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
+
+    operations = [migrations.RunPython(forwards, backwards)]
