@@ -93,7 +93,7 @@ def test_review_of_an_unknown_answer_and_without_staff() -> None:
     )
     assert post(client, REVIEW.format(id="nope"), {"score": 5}, 400)["code"] == "invalid_field"
     answer = answers_of(interview([4.0]))[0]
-    assert post(Client(), REVIEW.format(id=answer.pk), {"score": 5}, 403)["code"] in (
+    assert post(Client(), REVIEW.format(id=answer.pk), {"score": 5}, 401)["code"] in (
         "not_authenticated",
         "permission_denied",
     )
