@@ -17,10 +17,11 @@ import re
 from typing import Any
 
 from . import schemas
-from .types import EvaluationRequest, InterviewContext
+from .types import EvaluationRequest, GradedExample, InterviewContext
 
 # 2: output schemas derived from pydantic models (anyOf for a nullable score, descriptions).
-PROMPT_VERSION = "openai-prompts-2"
+# 3: evaluation payload carries graded_examples (reviewed answers of the same question).
+PROMPT_VERSION = "openai-prompts-3"
 PAYLOAD_MARKER = "INPUT (JSON):"
 TASK_QUESTIONS = schemas.TASK_QUESTIONS
 TASK_EVALUATION = schemas.TASK_EVALUATION
@@ -29,6 +30,10 @@ FOLLOW_UP_BELOW = 6.0
 # Untrusted text is cut to these many characters before it reaches a prompt.
 MAX_JOB_DESCRIPTION = 6000
 MAX_ANSWER = 8000
+# Graded examples quoted in one evaluation prompt (the first ones given: the most relevant), and
+# the characters of each one's note (answers are cut at MAX_ANSWER, like the response).
+MAX_PROMPT_EXAMPLES = 10
+MAX_EXAMPLE_NOTE = schemas.MAX_EXAMPLE_NOTE
 
 Message = dict[str, str]
 
@@ -135,8 +140,28 @@ def question_messages(context: InterviewContext) -> list[Message]:
     ]
 
 
+EXAMPLES_INSTRUCTION = (
+    "graded_examples are answers to the same question that the hiring team reviewed, with their 0-10 "
+    "scores; grade on the same standard."
+)
+
+
+def prompt_examples(request: EvaluationRequest) -> list[tuple[GradedExample, float]]:
+    """The graded examples an evaluation prompt quotes, each with its (clamped) score."""
+    return schemas.sendable_examples(request.graded_examples, MAX_PROMPT_EXAMPLES)
+
+
 def evaluation_payload(request: EvaluationRequest, *, follow_up: bool) -> dict[str, Any]:
-    """The data of an evaluation prompt (`schemas.EvaluationPrompt`)."""
+    """The data of an evaluation prompt (`schemas.EvaluationPrompt`).
+
+    The team's leniency (`request.leniency`) is left out: it is fitted for the embedded grader.
+    """
+    examples = [
+        schemas.PromptGradedExample.model_construct(
+            answer=example.answer[:MAX_ANSWER], score=score, note=example.note[:MAX_EXAMPLE_NOTE]
+        )
+        for example, score in prompt_examples(request)
+    ]
     return schemas.EvaluationPrompt.model_construct(
         prompt_version=PROMPT_VERSION,
         question=request.question,
@@ -147,6 +172,7 @@ def evaluation_payload(request: EvaluationRequest, *, follow_up: bool) -> dict[s
         key_points=list(request.key_points),
         response=request.response[:MAX_ANSWER],
         follow_up=follow_up,
+        graded_examples=examples,
     ).model_dump()
 
 
@@ -160,9 +186,11 @@ def evaluation_messages(request: EvaluationRequest, *, follow_up: bool) -> list[
         )
     else:
         follow = "Set follow_up to an empty string."
+    examples = " " + EXAMPLES_INSTRUCTION if payload["graded_examples"] else ""
     user = (
         "Grade the candidate's answer (field 'response') to the interview question in the input. "
         + follow
+        + examples
         + "\n\n"
         + _schema_text(TASK_EVALUATION)
         + "\n\n"

@@ -51,7 +51,7 @@ from .schemas import (
     QuestionsPrompt,
     describe_errors,
 )
-from .types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext
+from .types import Evaluation, EvaluationRequest, GeneratedQuestion, GradedExample, InterviewContext
 
 FAULTS = ("none", "latency", "5xx", "429", "garbage", "wrong-schema", "hang", "out-of-range", "empty")
 DEFAULT_FAULT_LATENCY_MS = 2000
@@ -230,6 +230,8 @@ def context_from_prompt(payload: QuestionsPrompt) -> InterviewContext:
 
 
 def evaluation_request(body: EvaluateRequest | EvaluationPrompt) -> EvaluationRequest:
+    """What the embedded provider grades. Graded examples are passed on, so the grade moves toward
+    the scores of the reviewed answers nearest to the response (grading/fewshot.py)."""
     return EvaluationRequest(
         question=body.question,
         response=body.response,
@@ -238,6 +240,10 @@ def evaluation_request(body: EvaluateRequest | EvaluationPrompt) -> EvaluationRe
         reference_answer=body.reference_answer,
         key_points=tuple(body.key_points),
         competency=getattr(body, "competency", ""),
+        graded_examples=tuple(
+            GradedExample(answer=e.answer, score=e.score, note=e.note, id=getattr(e, "id", ""))
+            for e in body.graded_examples
+        ),
     )
 
 

@@ -21,16 +21,21 @@ from ..errors import ProviderBadOutput, ProviderError
 from ..http import redact_url
 from ..registry import QuestionSet
 from ..schemas import (
+    MAX_EXAMPLE_ANSWER,
+    MAX_EXAMPLE_NOTE,
+    MAX_GRADED_EXAMPLES,
     EvaluateRequest,
     EvaluateResponse,
     GenerateRequest,
     GenerateResponse,
     describe_errors,
+    sendable_examples,
 )
 from ..types import (
     Evaluation,
     EvaluationRequest,
     GeneratedQuestion,
+    GradedExample,
     InterviewContext,
     KeyPointMatch,
     Provenance,
@@ -78,8 +83,38 @@ def evaluate_request(request: EvaluationRequest) -> dict[str, Any]:
         "difficulty": request.difficulty,
         "reference_answer": request.reference_answer,
         "key_points": list(request.key_points),
+        "graded_examples": [
+            {
+                "id": example.key,
+                "answer": example.answer[:MAX_EXAMPLE_ANSWER],
+                "score": score,
+                "note": example.note[:MAX_EXAMPLE_NOTE],
+            }
+            for example, score in sendable_examples(request.graded_examples, MAX_GRADED_EXAMPLES)
+        ],
     }
+    # The team's leniency (request.leniency) is not sent: it is fitted for the embedded grader.
     return _body(EvaluateRequest, fields, "request")
+
+
+def calibration_details(request: EvaluationRequest, sent: Sequence[tuple[GradedExample, float]]) -> dict[str, object]:
+    """`Provenance.details["calibration"]` of a networked grade: the graded examples given and sent.
+
+    The keys follow the embedded grader's (grading/fewshot.py), so a stored grade whose
+    `examples_version` differs from the current example set's can be found and re-graded. No
+    leniency is applied by a networked provider: `leniency_version` is always "".
+    """
+    # Imported here: the grading package pulls numpy, which a networked-only process never needs
+    # before its first evaluation.
+    from ..grading.fewshot import examples_version
+
+    return {
+        "examples_version": examples_version(request.graded_examples),
+        "examples_given": len(request.graded_examples),
+        "examples_sent": len(sent),
+        "examples": [{"id": example.key, "score": score} for example, score in sent],
+        "leniency_version": "",
+    }
 
 
 # --- response validators -----------------------------------------------------------------------
@@ -166,15 +201,20 @@ class HTTPModelProvider(NetworkedProvider):
 
     name = "http_model"
 
-    def _provenance(self, data: Any, latency_ms: float, attempts: int) -> Provenance:
+    def _provenance(
+        self, data: Any, latency_ms: float, attempts: int, calibration: dict[str, object] | None = None
+    ) -> Provenance:
         name, version = model_identity(data, self.model_name, self.model_version)
+        details: dict[str, object] = {"endpoint": redact_url(self.settings.endpoint), "attempts": attempts}
+        if calibration is not None:
+            details["calibration"] = calibration
         return Provenance(
             provider=self.name,
             model_name=name,
             model_version=version,
             rubric_version=API_VERSION,
             latency_ms=latency_ms,
-            details={"endpoint": redact_url(self.settings.endpoint), "attempts": attempts},
+            details=details,
         )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:
@@ -197,5 +237,10 @@ class HTTPModelProvider(NetworkedProvider):
             missed_key_points=evaluation.missed_key_points,
             insufficient_evidence=evaluation.insufficient_evidence,
             follow_up=follow_up,
-            provenance=self._provenance(result.data, result.latency_ms, result.attempts),
+            provenance=self._provenance(
+                result.data,
+                result.latency_ms,
+                result.attempts,
+                calibration_details(request, sendable_examples(request.graded_examples, MAX_GRADED_EXAMPLES)),
+            ),
         )

@@ -27,7 +27,7 @@ from ..http import (
 from ..options import option_error
 from ..registry import QuestionSet
 from ..types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
-from .http_model import parse_evaluation, parse_questions
+from .http_model import calibration_details, parse_evaluation, parse_questions
 from .networked import NetworkedOptions, NetworkedProvider
 
 logger = logging.getLogger("ai_service.providers.openai_compat")
@@ -166,21 +166,24 @@ class OpenAICompatProvider(NetworkedProvider):
         content, finish = message_content(result.data)
         return decode_reply(content, finish), result, mode
 
-    def _provenance(self, result: HTTPResult, mode: str) -> Provenance:
+    def _provenance(self, result: HTTPResult, mode: str, calibration: dict[str, object] | None = None) -> Provenance:
         data = result.data
         served = data.get("model") if isinstance(data, dict) else None
+        details: dict[str, object] = {
+            "endpoint": redact_url(self.settings.endpoint),
+            "attempts": result.attempts,
+            "json_mode": mode,
+            "usage": _usage(data),
+        }
+        if calibration is not None:
+            details["calibration"] = calibration
         return Provenance(
             provider=self.name,
             model_name=served.strip()[:200] if isinstance(served, str) and served.strip() else self.model_name,
             model_version=self.model_version,
             rubric_version=prompts.PROMPT_VERSION,
             latency_ms=result.latency_ms,
-            details={
-                "endpoint": redact_url(self.settings.endpoint),
-                "attempts": result.attempts,
-                "json_mode": mode,
-                "usage": _usage(data),
-            },
+            details=details,
         )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:
@@ -205,5 +208,5 @@ class OpenAICompatProvider(NetworkedProvider):
             missed_key_points=evaluation.missed_key_points,
             insufficient_evidence=evaluation.insufficient_evidence,
             follow_up=follow_up,
-            provenance=self._provenance(result, mode),
+            provenance=self._provenance(result, mode, calibration_details(request, prompts.prompt_examples(request))),
         )
