@@ -35,6 +35,7 @@ LIMIT = timedelta(seconds=300)
 GRACE = timedelta(seconds=5)
 
 KNOWN_CODES = {
+    "link_revoked",
     "follow_up_not_allowed",
     "session_expired",
     "interview_completed",
@@ -63,7 +64,10 @@ WAITS = (
 
 
 def live_refusal(s: SessionState, now: datetime) -> str | None:
-    """start/answer on a finished session: completed wins over expired (the result stays visible)."""
+    """start/answer on a revoked link or a finished session: revocation first, then completed wins
+    over expired (the result stays visible)."""
+    if s.revoked:
+        return "link_revoked"
     if s.status == Status.COMPLETED:
         return "interview_completed"
     if s.status == Status.EXPIRED or now >= s.expires_at:
@@ -71,13 +75,22 @@ def live_refusal(s: SessionState, now: datetime) -> str | None:
     return None
 
 
-def answer_refusal(s: SessionState, now: datetime, index: int) -> str | None:
+def access_refusal(s: SessionState, now: datetime) -> str | None:
+    """A candidate's read: refused once revoked or expired; a completed interview stays readable."""
+    if s.revoked:
+        return "link_revoked"
+    if s.status != Status.COMPLETED and (s.status == Status.EXPIRED or now >= s.expires_at):
+        return "session_expired"
+    return None
+
+
+def answer_refusal(s: SessionState, now: datetime, index: int | None) -> str | None:
     if code := live_refusal(s, now):
         return code
     if s.status == Status.CREATED:
         return "not_started"
     if not (s.questions_ready and s.current_asked and index == s.current_index):
-        return "question_not_current"
+        return "question_not_current"  # also None: a question that is not part of this interview
     return None
 
 
@@ -102,9 +115,11 @@ def evaluation_refusal(s: SessionState, *, follow_up: bool) -> str | None:
 
 
 class InterviewMachine(RuleBasedStateMachine):
-    """One session; the clock never reaches its expiry (InterviewMachineWithExpiry lets it)."""
+    """One session; the clock never reaches its expiry and the link is never revoked
+    (InterviewMachineWithExpiryAndRevocation does both)."""
 
     EXPIRY = False
+    REVOCATION = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,6 +177,7 @@ class InterviewMachine(RuleBasedStateMachine):
         if before.status != Status.CREATED:
             assert after.status != Status.CREATED
         assert after.feedback_mode == before.feedback_mode and after.expires_at == before.expires_at
+        assert after.revoked == before.revoked  # only staff revoke, and nothing takes it back
 
     # --- rules: the transitions ------------------------------------------------------------------
 
@@ -216,10 +232,11 @@ class InterviewMachine(RuleBasedStateMachine):
             assert d.ask_index is None
         assert not d.complete and d.insert_follow_up_at is None
 
-    @rule(offset=st.integers(-3, 3).filter(bool) | st.integers(-(10**6), 10**6).filter(bool))
-    def answer_another_question(self, offset: int) -> None:
+    @rule(offset=st.none() | st.integers(-3, 3).filter(bool) | st.integers(-(10**6), 10**6).filter(bool))
+    def answer_another_question(self, offset: int | None) -> None:
+        """Another index than the current one, or (None) a question that is not this interview's."""
         before = self.s
-        index = before.current_index + offset
+        index = None if offset is None else before.current_index + offset
 
         def transition() -> tuple[SessionState, Decision]:
             return state.answer(
@@ -284,14 +301,26 @@ class InterviewMachine(RuleBasedStateMachine):
             assert state.request_completion(before, self.now) is None
             return before, Decision()
 
-        # A completed interview stays readable; otherwise an expired link is refused first.
-        if before.status != Status.COMPLETED and (before.status == Status.EXPIRED or self.now >= before.expires_at):
-            expected: str | None = "session_expired"
-        elif before.status == Status.COMPLETED or before.answered == before.question_count:
-            expected = None
-        else:
+        expected = access_refusal(before, self.now)
+        if expected is None and before.status != Status.COMPLETED and before.answered < before.question_count:
             expected = "interview_incomplete"
         self.apply(transition, expected)
+
+    @rule()
+    def check_access(self) -> None:
+        before = self.s
+
+        def transition() -> tuple[SessionState, Decision]:
+            assert state.check_access(before, self.now) is None
+            return before, Decision()
+
+        self.apply(transition, access_refusal(before, self.now))
+
+    @precondition(lambda self: self.REVOCATION and not self.s.revoked)
+    @rule()
+    def staff_revokes_the_link(self) -> None:
+        """A flag on the invitation, not a transition: every candidate action is refused from now on."""
+        self.s = dataclasses.replace(self.s, revoked=True)
 
     @rule(data=st.data(), steps=st.integers(1, 12))
     def a_stretch_of_interview(self, data: st.DataObject, steps: int) -> None:
@@ -304,7 +333,7 @@ class InterviewMachine(RuleBasedStateMachine):
             moves: list[Callable[[], None]] = []
             # Most useful first: hypothesis draws the first choices of a list more often.
             if s.evaluated < s.answered:  # the worker goes on after expiry too
-                moves += [self.evaluation_recorded, self.worker_proposes_a_follow_up]
+                moves += [self.worker_proposes_a_follow_up, self.evaluation_recorded]
             if s.awaiting == Awaiting.ANSWER and before_expiry:
                 moves.append(lambda: self.answer(data.draw(WAITS)))
             if not s.questions_ready:
@@ -384,16 +413,17 @@ class InterviewMachine(RuleBasedStateMachine):
                 assert s.feedback_mode == "immediate" and s.evaluated < s.answered
 
 
-class InterviewMachineWithExpiry(InterviewMachine):
+class InterviewMachineWithExpiryAndRevocation(InterviewMachine):
     EXPIRY = True
+    REVOCATION = True
 
 
 def test_interview_state_machine() -> None:
     run_state_machine_as_test(InterviewMachine, settings=SETTINGS)
 
 
-def test_interview_state_machine_with_expiry() -> None:
-    run_state_machine_as_test(InterviewMachineWithExpiry, settings=SETTINGS)
+def test_interview_state_machine_with_expiry_and_revocation() -> None:
+    run_state_machine_as_test(InterviewMachineWithExpiryAndRevocation, settings=SETTINGS)
 
 
 def walk_outcomes(machine: type[InterviewMachine]) -> Counter[str]:
@@ -414,6 +444,6 @@ def test_the_walks_reach_every_outcome() -> None:
     """The machines are not vacuous: together their walks complete and expire interviews, insert
     follow-ups, see late answers and every refusal code. (Rarer edges, such as a follow-up refused
     at the cap or the last evaluation arriving after expiry, have example tests in test_state.py.)"""
-    seen = walk_outcomes(InterviewMachine) + walk_outcomes(InterviewMachineWithExpiry)
+    seen = walk_outcomes(InterviewMachine) + walk_outcomes(InterviewMachineWithExpiryAndRevocation)
     for outcome in ("final:completed", "final:expired", "follow_up", "late", *sorted(KNOWN_CODES)):
         assert seen[outcome] > 0, (outcome, seen)
