@@ -128,6 +128,8 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., Server]]:
             "E2E_DIR": str(tmp_path),
             "DEBUG": "0",
             "LOG_LEVEL": "WARNING",
+            # These tests drive many requests from one address; rate limits have tests of their own.
+            "RATE_LIMITS_ENABLED": "0",
             **extra_env,
         }
         env.pop("REDIS_URL", None) if "REDIS_URL" not in extra_env else None
