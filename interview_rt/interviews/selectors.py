@@ -221,6 +221,14 @@ def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
     )
 
 
+def transcript_of(*, session_id: Id) -> dict[str, Any]:
+    """`transcript` by id, for a caller that has checked who may see it."""
+    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(
+        pk=rows.parse_uuid(session_id, "session_id")
+    )
+    return transcript(session=session)
+
+
 def feed_frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
     found = FeedFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq).order_by("seq")[:limit]
     return [row.payload for row in found]
