@@ -231,6 +231,8 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
             self.opening.discard(sid)
             if sid not in self.watching:
                 await self.channel_layer.group_discard(watch_group(sid), self.channel_name)
+            if not isinstance(exc, InterviewError):
+                log.exception("opening a watch of %s failed", sid)
             refusal = exc if isinstance(exc, InterviewError) else InterviewError(ErrorCode.INTERNAL_ERROR, "Try again.")
             await self.send_json(self._error(refusal, frame))
             return
