@@ -12,7 +12,7 @@ from interview_rt.runtime.lanes import ANSWER, CANDIDATE, STAFF, WORKER, Priorit
 def run_order(submissions: list[tuple[int, str]], *, overdue: bool) -> list[str]:
     """Submit while the thread is held busy, then let it run; the order the calls ran in."""
     runner = PriorityThread("test-lane")
-    gate, ran = threading.Event(), []
+    gate, ran = threading.Event(), list[str]()
     first = runner.submit(ANSWER, gate.wait, 30)
     futures = [runner.submit(p, ran.append, name) for p, name in submissions]
     if overdue:
