@@ -734,7 +734,9 @@ def admin_delivery(results: list[SessionResult], admins: list[AdminResult]) -> d
 async def start_reference_server(procs: Processes, env: dict[str, str], args: argparse.Namespace) -> tuple[str, Any]:
     """Start `ai_service.reference_server`; its base URL (parsed from 'listening on ...')."""
     for attempt in range(1, args.ref_attempts + 1):
-        name = f"reference-server-{attempt}"
+        # A name of its own per start: the URL is read from the log, which a second scenario in
+        # the same run (--admins-baseline) would otherwise share with the first, dead, server.
+        name = f"reference-server-{len(procs.procs)}-{attempt}"
         port = free_port()
         argv = [
             sys.executable,

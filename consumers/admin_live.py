@@ -10,6 +10,7 @@ session's `seq` order, once, filling a gap from the feed log. Every socket hears
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import uuid
 from typing import Any
@@ -37,6 +38,26 @@ log = logging.getLogger(__name__)
 
 SUBPROTOCOL = "interview-rt.staff"
 TOKEN_PREFIX = "token."
+
+
+_reads: dict[tuple[int, str], asyncio.Task[dict[str, Any]]] = {}
+
+
+async def _shared_transcript(sid: str) -> dict[str, Any]:
+    """The session's transcript, read once for the callers waiting at the same time; each gets
+    its own copy (it folds its own later frames into it)."""
+    loop = asyncio.get_running_loop()
+    key = (id(loop), sid)
+    task = _reads.get(key)
+    if task is None:
+
+        async def read() -> dict[str, Any]:
+            return await staff_db(selectors.transcript_of)(session_id=sid)
+
+        task = loop.create_task(read())
+        _reads[key] = task
+        task.add_done_callback(lambda _: _reads.pop(key, None))
+    return copy.deepcopy(await asyncio.shield(task))
 
 
 def _token_of(scope: dict[str, Any]) -> str | None:
@@ -193,7 +214,12 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
         # Join first so no draft typed while the transcript is read is missed.
         await self.channel_layer.group_add(watch_group(sid), self.channel_name)
         try:
-            transcript = await staff_db(services.staff_transcript)(session_id=sid, user=self.user)
+            if self.jobs is None:
+                # Sees every job: one read shared by every admin watching this session now (a
+                # burst of watches as a session opens costs one read, not one per socket).
+                transcript = await _shared_transcript(sid)
+            else:
+                transcript = await staff_db(services.staff_transcript)(session_id=sid, user=self.user)
             # Frames this socket sent meanwhile are after the read: fold them in, so the
             # transcript covers everything sent before it.
             while self.sent.get(sid, 0) > transcript["seq"]:
@@ -205,6 +231,8 @@ class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
             self.opening.discard(sid)
             if sid not in self.watching:
                 await self.channel_layer.group_discard(watch_group(sid), self.channel_name)
+            if not isinstance(exc, InterviewError):
+                log.exception("opening a watch of %s failed", sid)
             refusal = exc if isinstance(exc, InterviewError) else InterviewError(ErrorCode.INTERNAL_ERROR, "Try again.")
             await self.send_json(self._error(refusal, frame))
             return

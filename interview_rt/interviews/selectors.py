@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from . import access, rows
 from .constants import EvaluationStatus, Status
+from .errors import ErrorCode, InterviewError
 from .models import (
     AdminAction,
     AIInterviewQuestion,
@@ -362,6 +363,18 @@ def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
     return rows.fold_feed(
         base, FeedFrame.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
     )
+
+
+def transcript_of(*, session_id: Id) -> dict[str, Any]:
+    """`transcript` by id, for a caller that has checked who may see it."""
+    session = (
+        AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate")
+        .filter(pk=rows.parse_uuid(session_id, "session_id"))
+        .first()
+    )
+    if session is None:
+        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
+    return transcript(session=session)
 
 
 def feed_frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ Channels' `database_sync_to_async` sends every call in the process to one thread
 candidate-facing calls (connect, answer, sync) and the background worker's calls get lanes:
 
 - on SQLite, which has one writer anyway, the lanes share one thread that runs waiting calls by
-  priority (answers, then other candidate calls, then the worker and staff sockets in turn): an acknowledgement never
+  priority (answers, then other candidate calls, then the worker, then staff sockets, which
+  take turns with the worker once they have waited a little): an acknowledgement never
   queues behind a connect storm or a batch of evaluation writes, and no thread ever sleeps in
   SQLite's busy handler waiting for the lock;
 - on PostgreSQL each lane has its own small pool of threads (and connections), so candidates'
@@ -13,9 +14,11 @@ candidate-facing calls (connect, answer, sync) and the background worker's calls
 
 from __future__ import annotations
 
+import collections
+import heapq
 import itertools
-import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar, cast
@@ -27,19 +30,25 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 # Priorities on the shared SQLite thread: an answer's acknowledgement first, then other candidate
-# work (connects, syncs), then the background worker and staff sockets, first come first served
-# between those two: staff never go ahead of a candidate, and a busy worker cannot starve a
-# watcher's transcript (measured: behind the worker, a watch waited seconds under load).
+# work (connects, syncs), then the background worker; staff sockets last, but never starved.
 ANSWER, CANDIDATE, WORKER, STAFF = 0, 1, 2, 3
-PRIORITY = {ANSWER: 0, CANDIDATE: 1, WORKER: 2, STAFF: 2}
+# A staff call waiting longer than this takes turns with the worker's calls (never with a
+# candidate's). Measured: plain FIFO with the worker let a burst of watches (5 staff sockets x 100
+# sessions) delay first questions by seconds; strictly last, a busy worker starved a watch.
+STAFF_TURN_AFTER = 0.2
 
 
 class PriorityThread:
-    """One daemon thread running submitted calls by priority (lower first), FIFO within one."""
+    """One daemon thread running submitted calls by priority (lower first), FIFO within one; the
+    lowest priority (staff) is served before the worker once its oldest call has waited
+    `STAFF_TURN_AFTER`, one call at a time, alternating with the worker's."""
 
     def __init__(self, name: str) -> None:
-        self._queue: queue.PriorityQueue[tuple[int, int, Callable[[], None]]] = queue.PriorityQueue()
+        self._cv = threading.Condition()
+        self._heap: list[tuple[int, int, Callable[[], None]]] = []
+        self._staff: collections.deque[tuple[float, Callable[[], None]]] = collections.deque()
         self._order = itertools.count()
+        self._worker_turn = False
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -54,12 +63,34 @@ class PriorityThread:
             except BaseException as exc:
                 future.set_exception(exc)
 
-        self._queue.put((priority, next(self._order), call))
+        with self._cv:
+            if priority >= STAFF:
+                self._staff.append((time.monotonic(), call))
+            else:
+                heapq.heappush(self._heap, (priority, next(self._order), call))
+            self._cv.notify()
         return future
+
+    def _next(self) -> Callable[[], None]:
+        """Called with the lock held and something queued."""
+        head = self._heap[0][0] if self._heap else None
+        if self._staff:
+            if head is None:
+                return self._staff.popleft()[1]
+            overdue = time.monotonic() - self._staff[0][0] >= STAFF_TURN_AFTER
+            if head >= WORKER and overdue and not self._worker_turn:
+                # An overdue staff call, then a worker call, then the next overdue staff call ...
+                self._worker_turn = True
+                return self._staff.popleft()[1]
+        self._worker_turn = False
+        return heapq.heappop(self._heap)[2]
 
     def _run(self) -> None:
         while True:
-            _, _, call = self._queue.get()
+            with self._cv:
+                while not self._heap and not self._staff:
+                    self._cv.wait()
+                call = self._next()
             call()
 
 
@@ -86,8 +117,8 @@ class Lanes:
             if not self._executors:
                 if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
                     runner = PriorityThread("sqlite-db")
-                    for lane, priority in PRIORITY.items():
-                        self._executors[lane] = Lane(runner, priority)
+                    for lane in (ANSWER, CANDIDATE, WORKER, STAFF):
+                        self._executors[lane] = Lane(runner, lane)
                 else:
                     pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
                     self._executors[ANSWER] = self._executors[CANDIDATE] = pool

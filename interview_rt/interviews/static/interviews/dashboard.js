@@ -14,7 +14,7 @@
   let items = new Map(); // question id -> {question, answer, feedback}
 
   function send(frame) { if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(frame)); return true; } return false; }
-  function when(iso) { return iso ? new Date(iso).toLocaleTimeString() : "—"; }
+  function when(iso) { return iso ? new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "—"; }
   function scoreText(f) { return f.insufficient_evidence || f.score == null ? "insufficient evidence" : `${f.score}/10`; }
 
   // --- the list --------------------------------------------------------------------------------
