@@ -77,7 +77,7 @@ class InvitationSerializer(serializers.Serializer):
 class InvitationCreateView(APIView):
     """POST /api/ai-interview/invitations/: what `manage.py create_interview` does, over HTTP."""
 
-    @extend_schema(request=InvitationSerializer, responses=dict)
+    @extend_schema(request=InvitationSerializer, responses={201: dict})
     def post(self, request: Request) -> Response:
         body = InvitationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
