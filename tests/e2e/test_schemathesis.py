@@ -4,6 +4,7 @@ no server error, every status, content type and body as the document declares.""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from .conftest import Server
+from .conftest import Server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -30,11 +31,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
-    from .conftest import free_port
-
     tmp = tmp_path_factory.mktemp("schemathesis")
-    import os
-
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "interview_rt.settings.local",
