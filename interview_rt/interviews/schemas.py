@@ -433,6 +433,9 @@ class ErrorBody(_Out):
     message: str
     field: str | None = None
     retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
+    errors: dict[str, Any] | list[Any] | None = Field(
+        default=None, description="staff endpoints' `invalid_field`: every field's messages"
+    )
 
 
 # --- the staff socket: client frames ---------------------------------------------------------------

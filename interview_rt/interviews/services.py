@@ -731,6 +731,7 @@ def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
     return result
 
 
+@_expiring
 def session_request_complete(*, session_id: Id) -> None:
     """REST `complete`: refuses while questions are unanswered; the result follows evaluation."""
     with transaction.atomic():

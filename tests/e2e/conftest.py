@@ -90,7 +90,16 @@ class Server:
     def start(self) -> None:
         log = open(Path(self.env["E2E_DIR"]) / "daphne.log", "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "interview_rt.asgi:application"],
+            [
+                sys.executable,
+                "-m",
+                "interview_rt.serve",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "interview_rt.asgi:application",
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -169,7 +169,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         yield stack
     finally:
         stack.stop_all()
-        reference.stop()
+        stack.reference.stop()  # the one running now: a scenario may have replaced it
         redis_server.stop()
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

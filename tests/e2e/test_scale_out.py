@@ -158,3 +158,45 @@ async def test_admin_on_one_server_watches_a_candidate_on_another(
         worker.terminate()
         worker.wait(timeout=10)
         second.stop()
+
+
+async def test_revoking_on_one_server_closes_the_socket_on_the_other(
+    server_factory: Any, postgres_url: str, redis_prefix: str
+) -> None:
+    import asyncio
+    import json
+
+    import httpx
+    import websockets
+
+    env = {
+        "DATABASE_URL": postgres_url,
+        "REDIS_URL": REDIS,
+        "CHANNELS_REDIS_PREFIX": redis_prefix,
+        "AI_WARM_UP": "0",
+        "AI_EMBEDDED_GRADER": "lexical",
+        "DJANGO_SUPERUSER_PASSWORD": "staff-pass-revoke-1",
+    }
+    first = server_factory(**env)
+    first.manage("createsuperuser", "--noinput", "--username", "staff", "--email", "s@example.com")
+    second = Server(first.env, free_port())
+    link = first.create_interview(questions=2)
+    first.start()
+    second.start()
+    try:
+        async with websockets.connect(f"{first.ws}/ws/interview/{link['token']}/") as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 30))["type"] == "session.state"
+            async with httpx.AsyncClient(base_url=second.http, timeout=30) as staff:
+                revoked = await staff.post(
+                    f"/api/ai-interview/invitations/{link['invitation_id']}/revoke/",
+                    auth=("staff", "staff-pass-revoke-1"),
+                )
+                assert revoked.status_code == 200, revoked.text
+            while (frame := json.loads(await asyncio.wait_for(ws.recv(), 30)))["type"] != "error":
+                pass
+            assert frame["code"] == "link_revoked"
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 30)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+    finally:
+        second.stop()

@@ -44,5 +44,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body["retry_after"] = max(1, math.ceil(wait))
     if isinstance(exc, exceptions.ValidationError):
         body["errors"] = detail
+        # Like the candidate endpoints: the first offending field and its message.
+        if isinstance(detail, dict) and detail:
+            name, problems = next(iter(detail.items()))
+            first = problems[0] if isinstance(problems, list) and problems else problems
+            body["field"] = str(name)
+            body["message"] = f"{name}: {first}" if isinstance(first, str) else "Invalid request."
     response.data = body
     return response

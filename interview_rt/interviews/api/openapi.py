@@ -113,4 +113,12 @@ def add_public_endpoints(result: dict[str, Any], generator: Any, request: Any, p
             schemas.setdefault(name, definition)
         schemas[model.__name__] = schema
     result.setdefault("paths", {}).update(public_paths())
+    # Every operation may answer the JSON error body (a 401/403 without staff credentials, a 404
+    # for an unknown id, a 429 when rate-limited, ...): documented, so clients and schema checks
+    # know those answers.
+    for operations in result["paths"].values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            for status, body in _errors(400, 401, 403, 404, 405, 413, 429).items():
+                responses.setdefault(status, body)
     return result

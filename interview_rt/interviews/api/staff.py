@@ -108,7 +108,7 @@ class InvitationCreateView(StaffView):
 
     required = Permission.INVITE
 
-    @extend_schema(request=InvitationSerializer, responses=dict)
+    @extend_schema(request=InvitationSerializer, responses={201: dict})
     def post(self, request: Request) -> Response:
         body = InvitationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
