@@ -8,6 +8,7 @@ socket and the log never disagree; a gap in what arrives over the group is fille
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,7 +18,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from interview_rt.interviews import schemas, selectors, services
 from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
 from interview_rt.interviews.events import session_group
-from interview_rt.runtime import answer_db, candidate_db
+from interview_rt.runtime import answer_db, candidate_db, metrics, runtime
 
 from .protocol import client_id_of, error_frame, parse
 
@@ -29,6 +30,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     last_sent: int = 0
     # Set when a newer socket took this session over: leaving then is not the candidate leaving.
     superseded: bool = False
+    counted: bool = False
+    # When the frame being handled arrived (answer -> ack timing).
+    received_at: float = 0.0
 
     @property
     def sid(self) -> str:
@@ -41,14 +45,18 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # that take longer than its connect timeout), and browsers only see 44xx close codes
         # on an accepted socket.
         await self.accept()
+        metrics.WS_CONNECTED.inc()
+        self.counted = True
         token = self.scope["url_route"]["kwargs"]["token"]
         last_seq, bad_query = _last_seq(self.scope)
         try:
             connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
         except LinkError as exc:
+            metrics.WS_CONNECTS.labels("refused").inc()
             await self.send_json(error_frame(exc.code, exc.message))
             await self.close(code=exc.close_code)
             return
+        metrics.WS_CONNECTS.labels("ok").inc()
         self.session_id = connection.session_id
         self.group = session_group(self.session_id)
         # Frames committed from here on reach this socket by the group; anything older is in
@@ -70,10 +78,14 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self._replay_from(self.last_sent)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.WS_CONNECTED.dec()
         if self.session_id is None:
             return
         await self.channel_layer.group_discard(self.group, self.channel_name)
-        if not self.superseded and code != CLOSE_SUPERSEDED:
+        # A server going away (1012) is not the candidate leaving: they resume on another server.
+        if not self.superseded and code != CLOSE_SUPERSEDED and not runtime.stopping:
             try:
                 await candidate_db(services.session_leave)(session_id=self.session_id)
             except InterviewError:
@@ -87,8 +99,14 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         if text_data is None:
             await self.send_json(error_frame(ErrorCode.BINARY_NOT_SUPPORTED, "Only JSON text frames are accepted."))
             return
+        self.received_at = time.perf_counter()
         try:
-            frame = parse(text_data)
+            try:
+                frame = parse(text_data)
+            except InterviewError:
+                metrics.frame_in("invalid")
+                raise
+            metrics.frame_in(frame.type)
             await getattr(self, "on_" + frame.type.replace(".", "_"))(frame)
         except InterviewError as exc:
             extra = {"field": exc.field} if exc.field else {}
@@ -113,6 +131,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({**logged, "duplicate": True})
             else:
                 await self._deliver(logged)
+        metrics.ANSWER_ACK.observe(time.perf_counter() - self.received_at)
 
     async def on_session_resume(self, frame: schemas.SessionResume) -> None:
         await self._replay_from(frame.last_seq)
@@ -126,6 +145,10 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "pong", "ref": frame.ref})
 
     # --- outbound ------------------------------------------------------------------------------
+
+    async def send_json(self, content: dict[str, Any], close: bool = False) -> None:
+        metrics.frame_out(str(content.get("type")))
+        await super().send_json(content, close)
 
     async def _replay_from(self, seq: int, *, only_new: bool = False) -> None:
         frames = await candidate_db(selectors.frames_after)(session_id=self.sid, seq=seq)

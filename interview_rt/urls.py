@@ -1,12 +1,12 @@
-"""HTTP only: REST API, admin, schema, health, and the candidate page. Sockets are in consumers/."""
+"""HTTP only: REST API, admin, schema, health/readiness/metrics, and the candidate page. Sockets are in consumers/."""
 
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from interview_rt import ops
 from interview_rt.interviews import pages
-from interview_rt.interviews.api import public
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -29,7 +29,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("interview_rt.interviews.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("healthz", public.health_view, name="health"),
+    path("healthz", ops.healthz, name="health"),
+    path("readyz", ops.readyz, name="ready"),
+    path("metrics", ops.metrics_view, name="metrics"),
     path("interview/<str:token>", pages.candidate_page, name="candidate-page"),
     path("interview/<str:token>/", pages.candidate_page),
 ]

@@ -100,6 +100,11 @@ def pending_work(*, older_than: float = 0.0) -> tuple[list[str], list[str]]:
     )
 
 
+def pending_evaluations() -> int:
+    """Acknowledged answers not graded yet (all workers; the `/metrics` gauge)."""
+    return AIInterviewResponse.objects.filter(evaluation_status=EvaluationStatus.PENDING).count()
+
+
 def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
     """Everything a reviewer sees: result, human review, each answer with its provenance."""
     result = AIInterviewResult.objects.filter(session=session).first()

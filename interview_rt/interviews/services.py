@@ -341,7 +341,15 @@ def answer_submit(
 # --- background work: questions ----------------------------------------------------------------
 
 
-def generation_claim(*, session_id: Id) -> InterviewContext | None:
+@dataclass(frozen=True)
+class GenerationJob:
+    context: InterviewContext
+    # The lease taken (release it with this, so a lease another worker took since is never touched).
+    claimed_at: datetime
+    session_created_at: datetime
+
+
+def generation_claim(*, session_id: Id) -> GenerationJob | None:
     """Take the lease on a session's question generation and return what the provider needs;
     None when the questions exist, the session is over, or a live worker holds the lease."""
     now = timezone.now()
@@ -356,7 +364,7 @@ def generation_claim(*, session_id: Id) -> InterviewContext | None:
         return None
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
     inv = session.invitation
-    return InterviewContext(
+    context = InterviewContext(
         candidate_name=inv.candidate.name,
         job_title=inv.job.title,
         job_description=inv.job.description,
@@ -365,6 +373,16 @@ def generation_claim(*, session_id: Id) -> InterviewContext | None:
         difficulty=inv.difficulty,  # type: ignore[arg-type]
         question_count=session.question_count,
         seed=str(session.pk),
+    )
+    return GenerationJob(context, now, session.created_at)
+
+
+def generation_release(*, session_id: Id, claimed_at: datetime) -> bool:
+    """Give back a generation lease this worker holds (shutdown), so another worker takes it now."""
+    return bool(
+        AIInterviewSession.objects.filter(
+            pk=session_id, questions_ready=False, generation_claimed_at=claimed_at
+        ).update(generation_claimed_at=None)
     )
 
 
@@ -423,6 +441,9 @@ class EvaluationJob:
     key_points: tuple[str, ...]
     competency: str
     attempts: int
+    received_at: datetime | None = None
+    # The lease taken (release it with this, so a lease another worker took since is never touched).
+    claimed_at: datetime | None = None
 
     @property
     def last_attempt(self) -> bool:
@@ -451,14 +472,18 @@ def evaluation_claim(*, response_id: Id) -> EvaluationJob | None:
         key_points=tuple(r.question.key_points or ()),
         competency=r.question.competency,
         attempts=r.attempts,
+        received_at=r.received_at,
+        claimed_at=now,
     )
 
 
-def evaluation_release(*, response_id: Id) -> None:
-    """Give the lease back after a failed attempt so the next sweep retries soon."""
-    AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING).update(
-        claimed_at=None
-    )
+def evaluation_release(*, response_id: Id, claimed_at: datetime | None = None) -> bool:
+    """Give the lease back (a failed attempt, or shutdown) so the next sweep or another worker
+    takes it soon. With `claimed_at`, only if that lease is still the one held."""
+    held = AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING)
+    if claimed_at is not None:
+        held = held.filter(claimed_at=claimed_at)
+    return bool(held.update(claimed_at=None))
 
 
 def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_kind: str = "") -> Emitted:

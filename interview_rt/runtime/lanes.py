@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar, cast
@@ -23,12 +24,27 @@ from typing import Any, ParamSpec, TypeVar, cast
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 
+from .metrics import DB_WAIT
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
 # Priorities on the shared SQLite thread: an answer's acknowledgement first, then other candidate
 # work (connects, syncs), then the background worker.
 ANSWER, CANDIDATE, WORKER = 0, 1, 2
+LANE_NAMES = {ANSWER: "answer", CANDIDATE: "candidate", WORKER: "worker"}
+
+
+def _timed(fn: Callable[..., T], lane: int) -> Callable[..., T]:
+    """`fn`, observing how long it waited for its thread (the metric interview_db_lane_wait_seconds)."""
+    histogram = DB_WAIT.labels(LANE_NAMES[lane])
+    queued = time.perf_counter()
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        histogram.observe(time.perf_counter() - queued)
+        return fn(*args, **kwargs)
+
+    return run
 
 
 class PriorityThread:
@@ -68,7 +84,18 @@ class Lane(Executor):
         self.priority = priority
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self.runner.submit(self.priority, fn, *args, **kwargs)
+        return self.runner.submit(self.priority, _timed(fn, self.priority), *args, **kwargs)
+
+
+class TimedPool(Executor):
+    """A thread pool seen from one lane, observing each call's wait for a thread."""
+
+    def __init__(self, pool: ThreadPoolExecutor, lane: int) -> None:
+        self.pool = pool
+        self.lane = lane
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self.pool.submit(_timed(fn, self.lane), *args, **kwargs)
 
 
 class Lanes:
@@ -87,9 +114,10 @@ class Lanes:
                         self._executors[priority] = Lane(runner, priority)
                 else:
                     pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
-                    self._executors[ANSWER] = self._executors[CANDIDATE] = pool
-                    self._executors[WORKER] = ThreadPoolExecutor(
-                        settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db"
+                    self._executors[ANSWER] = TimedPool(pool, ANSWER)
+                    self._executors[CANDIDATE] = TimedPool(pool, CANDIDATE)
+                    self._executors[WORKER] = TimedPool(
+                        ThreadPoolExecutor(settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db"), WORKER
                     )
             return self._executors[kind]
 

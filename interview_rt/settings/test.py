@@ -12,3 +12,4 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AI_WORKER_SWEEP_SECONDS = 0.5
 AI_WARM_UP = False
+AI_PROCESS = False
