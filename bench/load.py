@@ -943,6 +943,9 @@ async def _run_scenario(
         )
     if args.max_follow_ups is not None:
         server_env["AI_MODEL_MAX_FOLLOW_UPS"] = str(args.max_follow_ups)
+    for item in args.server_env:
+        key, _, value = item.partition("=")
+        server_env[key] = value
     servers, others = await start_servers(name, args, procs, server_env, sdir)
     ports = [port for port, _ in servers]
     server_pids = [proc.pid for _, proc in servers] + [proc.pid for proc in others]
@@ -1615,6 +1618,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="sessions (default: embedded 100, scale-out 200, storm 1000, idle 2000, slow-model 200)",
     )
     p.add_argument("--questions", type=int, help="questions per interview (default: 5; slow-model 3)")
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the servers (A/B runs, e.g. AI_PROCESS=0)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object of the headline figures last")
     p.add_argument(
         "--idle-window-s", type=float, default=10, help="storm/idle: seconds the idle crowd's CPU is measured"

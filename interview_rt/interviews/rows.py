@@ -43,10 +43,14 @@ def locked(session_id: object) -> AIInterviewSession:
         raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.") from None
 
 
-def state_of(session: AIInterviewSession, *, current: AIInterviewQuestion | None = None) -> state.SessionState:
-    """The pure state of a session row. `current`, when it is the question at current_index,
-    saves the query for whether it was asked."""
-    if current is not None and current.session_id == session.pk and current.order == session.current_index:
+def state_of(
+    session: AIInterviewSession, *, current: AIInterviewQuestion | None = None, current_asked: bool | None = None
+) -> state.SessionState:
+    """The pure state of a session row. `current`, when it is the question at current_index, or
+    `current_asked` when the caller knows, saves the query for whether it was asked."""
+    if current_asked is not None:
+        pass
+    elif current is not None and current.session_id == session.pk and current.order == session.current_index:
         current_asked = current.asked_at is not None
     else:
         current_asked = AIInterviewQuestion.objects.filter(
@@ -225,6 +229,41 @@ def result_payload(result: AIInterviewResult) -> dict[str, Any]:
         "weaknesses": result.weaknesses,
         "insufficient_evidence_count": result.insufficient_evidence_count,
     }
+
+
+def snapshot(
+    session: AIInterviewSession,
+    current: AIInterviewQuestion | None,
+    result: AIInterviewResult | None,
+) -> dict[str, Any]:
+    """`session.state`: the whole state a client needs, as of `session.last_seq`. `current` is
+    the question at current_index (shown only once asked); the session's invitation, job and
+    candidate must be loaded."""
+    asked = current if current is not None and current.asked_at is not None else None
+    st = state_of(session, current_asked=asked is not None)
+    inv = session.invitation
+    out: dict[str, Any] = {
+        "type": "session.state",
+        "seq": session.last_seq,
+        "session": {
+            "id": str(session.id),
+            "status": session.status,
+            "awaiting": st.awaiting.value,
+            "question_count": session.question_count,
+            "answered": session.answered_count,
+            "evaluated": session.evaluated_count,
+            "feedback_mode": inv.feedback_mode,
+            "interview_type": inv.interview_type,
+            "difficulty": inv.difficulty,
+            "job_title": inv.job.title,
+            "candidate_name": inv.candidate.name,
+            "expires_at": inv.expires_at.isoformat(),
+            "current_question": question_payload(asked) if asked else None,
+        },
+    }
+    if result is not None:
+        out["session"]["result"] = result_payload(result)
+    return out
 
 
 def answers_of(session: AIInterviewSession) -> list[AIInterviewResponse]:

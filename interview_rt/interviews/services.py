@@ -209,21 +209,62 @@ class Connection:
 
 
 def session_connect(*, token: str, last_seq: int | None) -> Connection:
-    """Everything a socket does on connect, in one trip to the database thread: open the link,
-    start or resume the session, take the snapshot and the frames after `last_seq`."""
-    opened = session_open(token=token)
-    out = opened.emitted
-    start_error = None
+    """Everything a socket does on connect, in one transaction under the session row lock: open
+    the link (creating the session once), start or resume it, and take the snapshot and the
+    frames after `last_seq`. About five statements for a new session (the invitation, the session
+    lock, the insert) instead of one transaction per step: a connect storm is mostly this."""
+    now = timezone.now()
+    invitation = links.read_token(token, now=now)  # invitation, job and candidate in one query
     try:
-        out.extend(session_start(session_id=opened.session.pk))
-    except InterviewError as exc:
-        start_error = exc
+        return _connect(invitation, last_seq, now)
+    except IntegrityError:  # a concurrent connect created the session first: resume it
+        return _connect(invitation, last_seq, now)
+
+
+def _connect(invitation: InterviewInvitation, last_seq: int | None, now: datetime) -> Connection:
+    out = Emitted()
+    start_error: InterviewError | None = None
     with transaction.atomic():
-        # Under the session lock no frame can be appended, so the snapshot is exactly "as of seq".
-        locked(opened.session.pk)
-        snapshot = selectors.session_snapshot(session_id=opened.session.pk)
-        missed = selectors.frames_after(session_id=opened.session.pk, seq=last_seq) if last_seq is not None else []
-    return Connection(str(opened.session.pk), snapshot, missed, start_error, out)
+        session = AIInterviewSession.objects.select_for_update().filter(invitation=invitation).first()
+        created = session is None
+        if session is None:
+            session = AIInterviewSession(
+                invitation=invitation, question_count=invitation.question_count, last_activity_at=now
+            )
+        session.invitation = invitation  # already loaded with its job and candidate
+        current = None
+        if session.questions_ready and session.current_index < session.question_count:
+            current = AIInterviewQuestion.objects.filter(session=session, order=session.current_index).first()
+        current_state = state_of(session, current_asked=bool(current and current.asked_at))
+        changed = created
+        try:
+            new, decision = state.start(current_state, now)
+        except state.TransitionError as exc:
+            if exc.code != ErrorCode.INTERVIEW_COMPLETED:
+                start_error = _transition_error(exc)
+                expired = state.expire(current_state, now)
+                if expired.status != current_state.status:
+                    rows.apply(session, expired, now)  # the refusal sticks (see _expiring)
+                    changed = True
+        else:
+            rows.apply(session, new, now)
+            changed = True
+            if decision.ask_index is not None:
+                if current is not None and current.order == decision.ask_index:
+                    current.asked_at = now
+                    current.save(update_fields=["asked_at"])
+                    append(session, "question.asked", {"question": rows.question_payload(current)}, out)
+                else:
+                    _ask(session, decision.ask_index, now, out)
+        if created:
+            session.save(force_insert=True)
+            out.job(GENERATE, session.pk)
+        elif changed:
+            rows.save(session)
+        result = AIInterviewResult.objects.filter(session=session).first() if session.status == "completed" else None
+        snapshot = rows.snapshot(session, current, result)
+        missed = selectors.frames_after(session_id=session.pk, seq=last_seq) if last_seq is not None else []
+    return Connection(str(session.pk), snapshot, missed, start_error, out)
 
 
 def session_sync(*, session_id: Id) -> dict[str, Any]:
@@ -397,27 +438,31 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
         if len(questions) < session.question_count:
             raise InterviewError(ErrorCode.QUESTIONS_NOT_READY, "the provider returned too few questions")
         limit = session.invitation.time_limit_seconds
-        AIInterviewQuestion.objects.bulk_create(
-            [
-                AIInterviewQuestion(
-                    session=session,
-                    order=i,
-                    text=q.text,
-                    question_type=q.question_type,
-                    competency=q.competency,
-                    difficulty=q.difficulty,
-                    reference_answer=q.reference_answer,
-                    key_points=list(q.key_points),
-                    provenance={**provenance, "source_id": q.source_id},
-                    time_limit_seconds=limit,
-                )
-                for i, q in enumerate(questions[: session.question_count])
-            ]
-        )
-        new, decision = state.questions_generated(state_of(session))
+        created = [
+            AIInterviewQuestion(
+                session=session,
+                order=i,
+                text=q.text,
+                question_type=q.question_type,
+                competency=q.competency,
+                difficulty=q.difficulty,
+                reference_answer=q.reference_answer,
+                key_points=list(q.key_points),
+                provenance={**provenance, "source_id": q.source_id},
+                time_limit_seconds=limit,
+            )
+            for i, q in enumerate(questions[: session.question_count])
+        ]
+        # No question of this session existed (they are stored once, with questions_ready), so
+        # none was asked: decide first, and insert the first question already asked.
+        new, decision = state.questions_generated(state_of(session, current_asked=False))
         rows.apply(session, new, now)
-        if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now, out)
+        asked = created[decision.ask_index] if decision.ask_index is not None else None
+        if asked is not None:
+            asked.asked_at = now
+        AIInterviewQuestion.objects.bulk_create(created)
+        if asked is not None:
+            append(session, "question.asked", {"question": rows.question_payload(asked)}, out)
         rows.save(session)
     return out
 

@@ -112,7 +112,10 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    # channels' in-memory layer with its O(open sockets) sweep amortised (interview_rt/runtime/layers.py).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "interview_rt.runtime.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
