@@ -50,7 +50,9 @@ class AIWorker:
     # --- jobs ----------------------------------------------------------------------------------
 
     async def generate(self, session_id: str) -> None:
-        job = await self.runtime.worker_db(services.generation_claim)(session_id=session_id)
+        # A candidate waits on this one (the first question), so its database calls queue with the
+        # candidates' (FIFO behind the connect that asked for it), not behind evaluation writes.
+        job = await self.runtime.candidate_db(services.generation_claim)(session_id=session_id)
         if job is None:
             return
         key = (GENERATE, session_id)
@@ -87,7 +89,7 @@ class AIWorker:
             )
             if stated.fallback_used:
                 metrics.PROVIDER_FALLBACKS.labels(GENERATE, stated.error_kind or "unknown").inc()
-        emitted = await self.runtime.worker_db(services.questions_store)(
+        emitted = await self.runtime.candidate_db(services.questions_store)(
             session_id=session_id, questions=questions, provenance=provenance
         )
         if emitted.of_type("question.asked"):
