@@ -60,6 +60,7 @@ ANSWER = (
     "new connections, and measure p95 latency before and after each change."
 )
 MAX_SESSIONS = 2000
+RAW_KEYS = ("answers_raw", "sessions_raw", "model_in_flight_samples")
 # topology "single": one server as deployed on the embedded default (SQLite, in-memory layer, the
 # worker in the server, grading in its AI process); "scale-out": PostgreSQL, Redis, two servers and
 # a separate `manage.py ai_worker`. kind "interview": every session answers every question;
@@ -1511,6 +1512,8 @@ def plot_crowd(r: dict[str, Any], path: Path) -> None:
 
 
 def plot(r: dict[str, Any], path: Path) -> None:
+    if "answers_raw" not in r:
+        return  # a summary JSON: the samples are in the .raw.json beside it
     if not r["ack_ms"]["count"]:
         plot_crowd(r, path)
         return
@@ -1723,7 +1726,13 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
         args.results_dir.mkdir(parents=True, exist_ok=True)
         json_path = args.results_dir / f"load-{name}.json"
         png_path = args.results_dir / f"load-{name}.png"
-        json_path.write_text(json.dumps(report, indent=1, default=str))
+        # The raw samples go to *.raw.json (not committed: .gitignore); load-<name>.json keeps
+        # every figure without them.
+        json_path.with_suffix(".raw.json").write_text(json.dumps(report, default=str))
+        kept = {k: v for k, v in report.items() if k not in RAW_KEYS}
+        if kept.get("echo"):
+            kept["echo"] = {k: v for k, v in kept["echo"].items() if k != "rtt_ms_raw"}
+        json_path.write_text(json.dumps(kept, indent=1, default=str))
         plot(report, png_path)
         print_report(report)
         log(f"summary: {json.dumps(report['summary'])}")
@@ -1736,7 +1745,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.replot:
         report = json.loads(args.replot.read_text())
-        plot(report, args.replot.with_suffix(".png"))
+        plot(report, Path(str(args.replot).replace(".raw.json", ".json")).with_suffix(".png"))
         print_report(report)
         return 0
     workdir = Path(tempfile.mkdtemp(prefix="interview-rt-load-"))

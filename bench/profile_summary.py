@@ -15,33 +15,37 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+# A sample is idle when its innermost frame is one of these (a thread parked in a wait).
+IDLE_LEAVES = (
+    "select (selectors.py",
+    "poll (selectors.py",
+    "wait (threading.py",
+    "get (queue.py",
+    "_wait_for_tstate_lock",
+    "acquire",
+    "sleep",
+    "epoll",
+)
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    (
-        "idle (waiting)",
-        (
-            "select (selectors.py",
-            "epoll",
-            "_run (interview_rt/runtime/lanes.py",
-            "wait (threading.py",
-            "get (queue.py",
-            "_worker (concurrent/futures/thread.py",
-            "_wait_for_tstate_lock",
-        ),
-    ),
     ("grading model (torch forward, tokenizer)", ("torch", "_encode_batch", "_lean_bert", "tokenizer", "transformers")),
     ("grading features (python)", ("ai_service/grading", "ai_service/feedback")),
     ("question selection", ("select_questions", "_rank_questions", "bank_vectors")),
     ("database (ORM + sqlite/psycopg)", ("django/db", "sqlite3", "psycopg")),
     ("interview services/state", ("interview_rt/interviews",)),
+    ("metrics (prometheus-client)", ("prometheus_client",)),
     ("channel layer", ("channels/layers", "channels_redis", "interview_rt/runtime/layers.py")),
-    ("websocket protocol (autobahn, twisted)", ("autobahn", "twisted", "daphne")),
+    ("websocket send/receive (autobahn, twisted, daphne)", ("autobahn", "twisted", "daphne")),
     ("json / pydantic", ("json/", "pydantic", "orjson")),
+    ("AI process IPC (pickle, pipes)", ("ai_process.py", "aiproc.py", "pickle")),
     ("consumers and runtime", ("consumers/", "interview_rt/runtime", "channels/")),
     ("asyncio loop", ("asyncio",)),
 ]
 
 
 def classify(stack: str) -> str:
+    leaf = stack.split(";")[-1]
+    if any(m in leaf for m in IDLE_LEAVES):
+        return "idle (waiting)"
     for name, markers in CATEGORIES:
         if any(m in stack for m in markers):
             return name

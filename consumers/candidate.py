@@ -52,11 +52,11 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         try:
             connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
         except LinkError as exc:
-            metrics.WS_CONNECTS.labels("refused").inc()
+            metrics.child(metrics.WS_CONNECTS, "refused").inc()
             await self.send_json(error_frame(exc.code, exc.message))
             await self.close(code=exc.close_code)
             return
-        metrics.WS_CONNECTS.labels("ok").inc()
+        metrics.child(metrics.WS_CONNECTS, "ok").inc()
         self.session_id = connection.session_id
         self.group = session_group(self.session_id)
         # Frames committed from here on reach this socket by the group; anything older is in

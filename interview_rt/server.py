@@ -137,8 +137,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _quiet_autobahn() -> None:
+    """autobahn formats its debug lines (with click colours, when click is installed) on every
+    frame it sends, even with debug logging off; without click it formats plain text. py-spy
+    showed click's styling among the hot leaves of a busy server."""
+    import autobahn.util
+
+    autobahn.util._HAS_CLICK = False
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    _quiet_autobahn()
     logging.basicConfig(
         level={0: logging.WARNING, 1: logging.INFO}.get(args.verbosity, logging.DEBUG),
         format="%(asctime)-15s %(levelname)-8s %(message)s",

@@ -102,6 +102,27 @@ def save(session: AIInterviewSession) -> None:
     session.save(update_fields=SESSION_FIELDS)
 
 
+EVALUATION_FIELDS = [
+    "evaluation_status",
+    "score",
+    "insufficient_evidence",
+    "feedback",
+    "strengths",
+    "improvements",
+    "covered_key_points",
+    "missed_key_points",
+    "provider",
+    "model_name",
+    "model_version",
+    "rubric_version",
+    "evaluation_latency_ms",
+    "fallback_used",
+    "error_kind",
+    "evaluation_details",
+    "evaluated_at",
+]
+
+
 def store_evaluation(
     response: AIInterviewResponse, evaluation: Evaluation | None, error_kind: str, now: datetime
 ) -> None:
@@ -136,7 +157,7 @@ def store_evaluation(
         response.feedback = "This answer could not be graded automatically; a reviewer will grade it."
         response.error_kind = error_kind or "failed"
     response.evaluated_at = now
-    response.save()
+    response.save(update_fields=EVALUATION_FIELDS)
 
 
 # --- what clients see ----------------------------------------------------------------------------

@@ -551,7 +551,12 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
         if response.evaluation_status != EvaluationStatus.PENDING:
             return out
         rows.store_evaluation(response, evaluation, error_kind, now)
-        current = state_of(session)
+        # The question at current_index (if any): whether it was asked, and the one to ask next
+        # unless a follow-up is inserted before it; one query instead of an EXISTS and a SELECT.
+        at_index = None
+        if session.questions_ready and session.current_index < session.question_count:
+            at_index = AIInterviewQuestion.objects.filter(session=session, order=session.current_index).first()
+        current = state_of(session, current_asked=bool(at_index and at_index.asked_at))
         follow_up = _follow_up_text(response, evaluation, current)
         new, decision = state.evaluation_recorded(current, follow_up=bool(follow_up))
         rows.apply(session, new, now)
@@ -565,7 +570,12 @@ def evaluation_store(*, response_id: Id, evaluation: Evaluation | None, error_ki
                 out,
             )
         if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now, out)
+            if at_index is not None and decision.insert_follow_up_at is None and at_index.order == decision.ask_index:
+                at_index.asked_at = now
+                at_index.save(update_fields=["asked_at"])
+                append(session, "question.asked", {"question": rows.question_payload(at_index)}, out)
+            else:
+                _ask(session, decision.ask_index, now, out)
         if decision.complete:
             _complete(session, out)
         rows.save(session)

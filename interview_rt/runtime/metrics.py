@@ -18,8 +18,10 @@ What is counted where:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -115,6 +117,12 @@ def frame_out(frame_type: str) -> None:
     if child is None:
         child = _frames_out[frame_type] = FRAMES_OUT.labels(frame_type)
     child.inc()
+
+
+@functools.lru_cache(maxsize=256)
+def child(metric: Counter | Gauge | Histogram, *labels: str) -> Any:
+    """A labelled child, resolved once per label values (labels() is not free on a hot path)."""
+    return metric.labels(*labels)
 
 
 def observe_batches(batches: Iterable[tuple[int, float]]) -> None:

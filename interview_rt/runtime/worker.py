@@ -65,16 +65,16 @@ class AIWorker:
     async def _generate(self, session_id: str, job: services.GenerationJob) -> None:
         provider = self.runtime.provider()
         started = time.perf_counter()
-        metrics.PROVIDER_CALLS.labels(GENERATE, provider.name).inc()
+        metrics.child(metrics.PROVIDER_CALLS, GENERATE, provider.name).inc()
         try:
             questions = await self.runtime.generate_questions(job.context)
         except ProviderError as exc:
             log.warning("question generation failed for %s: %s", session_id, exc.kind)
-            metrics.PROVIDER_ERRORS.labels(GENERATE, exc.kind).inc()
+            metrics.child(metrics.PROVIDER_ERRORS, GENERATE, exc.kind).inc()
             await self.runtime.worker_db(services.generation_failed)(session_id=session_id, error=exc.kind)
             return
         elapsed = time.perf_counter() - started
-        metrics.PROVIDER_LATENCY.labels(GENERATE).observe(elapsed)
+        metrics.child(metrics.PROVIDER_LATENCY, GENERATE).observe(elapsed)
         latency = round(elapsed * 1000, 2)
         stated = question_provenance(questions)
         provenance: dict[str, object] = {"provider": provider.name, "alias": provider.alias, "latency_ms": latency}
@@ -88,7 +88,7 @@ class AIWorker:
                 error_kind=stated.error_kind,
             )
             if stated.fallback_used:
-                metrics.PROVIDER_FALLBACKS.labels(GENERATE, stated.error_kind or "unknown").inc()
+                metrics.child(metrics.PROVIDER_FALLBACKS, GENERATE, stated.error_kind or "unknown").inc()
         emitted = await self.runtime.candidate_db(services.questions_store)(
             session_id=session_id, questions=questions, provenance=provenance
         )
@@ -118,24 +118,24 @@ class AIWorker:
             competency=job.competency,
         )
         provider = self.runtime.provider()
-        metrics.PROVIDER_CALLS.labels(EVALUATE, provider.name).inc()
+        metrics.child(metrics.PROVIDER_CALLS, EVALUATE, provider.name).inc()
         started = time.perf_counter()
         try:
             evaluation = await provider.evaluate(request)
         except ProviderError as exc:
             log.warning("evaluation of %s failed (attempt %s): %s", response_id, job.attempts, exc.kind)
-            metrics.PROVIDER_ERRORS.labels(EVALUATE, exc.kind).inc()
+            metrics.child(metrics.PROVIDER_ERRORS, EVALUATE, exc.kind).inc()
             if job.last_attempt:
                 await self.runtime.worker_db(services.evaluation_store)(
                     response_id=response_id, evaluation=None, error_kind=exc.kind
                 )
             else:
                 await self.runtime.worker_db(services.evaluation_release)(response_id=response_id)
-                metrics.LEASES_RELEASED.labels(EVALUATE).inc()
+                metrics.child(metrics.LEASES_RELEASED, EVALUATE).inc()
             return
-        metrics.PROVIDER_LATENCY.labels(EVALUATE).observe(time.perf_counter() - started)
+        metrics.child(metrics.PROVIDER_LATENCY, EVALUATE).observe(time.perf_counter() - started)
         if evaluation.provenance.fallback_used:
-            metrics.PROVIDER_FALLBACKS.labels(EVALUATE, evaluation.provenance.error_kind or "unknown").inc()
+            metrics.child(metrics.PROVIDER_FALLBACKS, EVALUATE, evaluation.provenance.error_kind or "unknown").inc()
         emitted = await self.runtime.worker_db(services.evaluation_store)(
             response_id=response_id, evaluation=evaluation
         )
@@ -144,7 +144,7 @@ class AIWorker:
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))
-        gauge = metrics.JOBS_IN_PROGRESS.labels(str(kind))
+        gauge = metrics.child(metrics.JOBS_IN_PROGRESS, str(kind))
         gauge.inc()
         try:
             if kind == GENERATE:
@@ -229,7 +229,7 @@ class AIWorker:
                 continue
             if ok:
                 released += 1
-                metrics.LEASES_RELEASED.labels(kind).inc()
+                metrics.child(metrics.LEASES_RELEASED, kind).inc()
         for kind, object_id in unfinished:
             await send(("send", settings.AI_WORKER_CHANNEL, Job(kind, object_id).message()))
         if unfinished:

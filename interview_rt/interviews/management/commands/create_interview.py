@@ -22,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--job-title", required=True)
         parser.add_argument("--job-description", default="")
         parser.add_argument("--skills", default="", help="comma-separated")
-        parser.add_argument(
-            "--type", dest="interview_type", default="technical", choices=INTERVIEW_TYPES
-        )
+        parser.add_argument("--type", dest="interview_type", default="technical", choices=INTERVIEW_TYPES)
         parser.add_argument("--difficulty", default="medium", choices=DIFFICULTIES)
         parser.add_argument("--questions", type=int, default=5)
         parser.add_argument("--time-limit", type=int, default=300, help="seconds per question")
