@@ -26,7 +26,43 @@ PANELS = [
 ]
 
 
+def table(summaries: dict[str, dict[str, object]]) -> str:
+    """The markdown table of docs/performance.md: each scenario's figures beside its same-run echo."""
+
+    def f(v: object, digits: int = 0) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, float):
+            return f"{v:,.{digits}f}"
+        return str(v)
+
+    rows = [
+        "| scenario | sessions | answers/s | ack p50 / p99 ms | feedback p50 / p99 ms | 1st question p50 / p99 ms "
+        "| cold start ms | RSS/idle socket KiB (echo) | lost / dup | server CPU ms per session | same-run echo rt/s "
+        "(p99 ms) | other load (cores) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name in ("embedded", "scale-out", "storm", "idle", "slow-model"):
+        s = summaries.get(name)
+        if not s:
+            continue
+        rss = f"{f(s.get('rss_per_idle_socket_kib'), 1)} ({f(s.get('echo_rss_per_idle_socket_kib'), 1)})"
+        rows.append(
+            f"| {name} | {s['sessions']} | {f(s.get('answers_per_s'), 1)} "
+            f"| {f(s.get('ack_p50_ms'))} / {f(s.get('ack_p99_ms'))} "
+            f"| {f(s.get('feedback_p50_ms'))} / {f(s.get('feedback_p99_ms'))} "
+            f"| {f(s.get('first_question_p50_ms'))} / {f(s.get('first_question_p99_ms'))} "
+            f"| {f(s.get('cold_start_ms'))} | {rss} | {f(s.get('lost'))} / {f(s.get('duplicated'))} "
+            f"| {f(s.get('server_cpu_ms_per_session'), 1)} "
+            f"| {f(s.get('echo_rt_per_s'))} ({f(s.get('echo_rtt_p99_ms'))}) "
+            f"| {f(s.get('machine_cores_busy_other'), 2)} |"
+        )
+    return "\n".join(rows)
+
+
 def main() -> int:
+    import sys
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,6 +75,9 @@ def main() -> int:
         data = json.loads(path.read_text())
         if "summary" in data:
             summaries[data["scenario"]] = data["summary"]
+    if "--table" in sys.argv:
+        print(table(summaries))
+        return 0
     fig, axes = plt.subplots(2, 5, figsize=(17, 6.5))
     for ax, (scenario, key, label, target, higher) in zip(axes.flat, PANELS, strict=True):
         s = summaries.get(scenario) or {}

@@ -18,7 +18,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from interview_rt.interviews import schemas, selectors, services
 from interview_rt.interviews.errors import CLOSE_SUPERSEDED, ErrorCode, InterviewError, LinkError
 from interview_rt.interviews.events import session_group
-from interview_rt.runtime import answer_db, candidate_db, metrics, runtime
+from interview_rt.runtime import answer_db, candidate_db, metrics, runtime, waiting_db
 
 from .protocol import client_id_of, error_frame, parse
 
@@ -74,8 +74,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         for frame in connection.missed:
             await self.send_json(frame)
             self.last_sent = max(self.last_sent, frame["seq"])
-        # A frame committed between the snapshot and group_add would be missed: catch up once.
-        await self._replay_from(self.last_sent)
+        # A frame committed between the snapshot and group_add would be missed: catch up once
+        # (ahead of new connects: this candidate is connected and waiting).
+        await self._replay_from(self.last_sent, lane=waiting_db)
 
     async def disconnect(self, code: int) -> None:
         if self.counted:
@@ -150,8 +151,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         metrics.frame_out(str(content.get("type")))
         await super().send_json(content, close)
 
-    async def _replay_from(self, seq: int, *, only_new: bool = False) -> None:
-        frames = await candidate_db(selectors.frames_after)(session_id=self.sid, seq=seq)
+    async def _replay_from(self, seq: int, *, only_new: bool = False, lane: Any = candidate_db) -> None:
+        frames = await lane(selectors.frames_after)(session_id=self.sid, seq=seq)
         for frame in frames:
             if only_new and frame["seq"] <= self.last_sent:
                 continue

@@ -44,7 +44,7 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AIWorker", "Runtime", "answer_db", "candidate_db", "install", "runtime", "worker_db"]
+__all__ = ["AIWorker", "Runtime", "answer_db", "candidate_db", "install", "runtime", "waiting_db", "worker_db"]
 
 
 def emitted_of(result: object) -> Emitted | None:
@@ -94,6 +94,13 @@ class Runtime:
 
     def answer_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         """The write behind an answer's acknowledgement: ahead of everything else."""
+        return self._db(fn, ANSWER)
+
+    def waiting_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+        """Work a connected candidate is waiting on (the first question's claim and store, the
+        catch-up after connect): with the answers, ahead of new connects, so a connect storm
+        finishes the candidates it started instead of queueing their next step behind every new
+        connect (bench storm: each session's later trips waited behind the whole queue)."""
         return self._db(fn, ANSWER)
 
     def candidate_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
@@ -265,6 +272,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 runtime = Runtime()
 answer_db = runtime.answer_db
 candidate_db = runtime.candidate_db
+waiting_db = runtime.waiting_db
 worker_db = runtime.worker_db
 
 

@@ -50,9 +50,9 @@ class AIWorker:
     # --- jobs ----------------------------------------------------------------------------------
 
     async def generate(self, session_id: str) -> None:
-        # A candidate waits on this one (the first question), so its database calls queue with the
-        # candidates' (FIFO behind the connect that asked for it), not behind evaluation writes.
-        job = await self.runtime.candidate_db(services.generation_claim)(session_id=session_id)
+        # A connected candidate waits on this one (the first question): its database calls go
+        # ahead of new connects and evaluation writes.
+        job = await self.runtime.waiting_db(services.generation_claim)(session_id=session_id)
         if job is None:
             return
         key = (GENERATE, session_id)
@@ -89,7 +89,7 @@ class AIWorker:
             )
             if stated.fallback_used:
                 metrics.child(metrics.PROVIDER_FALLBACKS, GENERATE, stated.error_kind or "unknown").inc()
-        emitted = await self.runtime.candidate_db(services.questions_store)(
+        emitted = await self.runtime.waiting_db(services.questions_store)(
             session_id=session_id, questions=questions, provenance=provenance
         )
         if emitted.of_type("question.asked"):
@@ -242,28 +242,41 @@ class AIWorker:
 
     # --- loop ----------------------------------------------------------------------------------
 
+    async def _sweep(self, older_than: float) -> None:
+        try:
+            await self.sweep(older_than=older_than)
+        except Exception:
+            log.exception("sweep failed")
+
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
-        """Receive nudges from the channel layer; sweep the database between them."""
+        """Receive nudges from the channel layer; sweep the database every interval, in a task of
+        its own: the sweep's query runs on the worker lane, which a connect storm keeps busy, and
+        the nudges must keep flowing meanwhile (bench storm: first questions stalled for the
+        length of the storm while the loop waited on its sweep)."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
         interval = settings.AI_WORKER_SWEEP_SECONDS
         next_sweep = 0.0
         first = True
-        while (stop is None or not stop.is_set()) and not self.stopping:
-            now = time.monotonic()
-            if now >= next_sweep:
-                try:
+        sweeping: asyncio.Task[None] | None = None
+        try:
+            while (stop is None or not stop.is_set()) and not self.stopping:
+                now = time.monotonic()
+                if now >= next_sweep and (sweeping is None or sweeping.done()):
                     # At start everything pending is an orphan; later, leave fresh work to its nudge.
-                    await self.sweep(older_than=0.0 if first else interval)
-                except Exception:
-                    log.exception("sweep failed")
-                first = False
-                next_sweep = now + interval
-            try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
-                # as the receive completes, and the worker would never stop.
-                async with asyncio.timeout(interval):
-                    message = await layer.receive(settings.AI_WORKER_CHANNEL)
-            except TimeoutError:
-                continue
-            self.submit(message)
+                    sweeping = asyncio.get_running_loop().create_task(
+                        self._sweep(0.0 if first else interval), name="ai-worker-sweep"
+                    )
+                    first = False
+                    next_sweep = now + interval
+                try:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
+                    # as the receive completes, and the worker would never stop.
+                    async with asyncio.timeout(interval):
+                        message = await layer.receive(settings.AI_WORKER_CHANNEL)
+                except TimeoutError:
+                    continue
+                self.submit(message)
+        finally:
+            if sweeping is not None and not sweeping.done():
+                sweeping.cancel()
