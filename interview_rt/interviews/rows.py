@@ -147,6 +147,9 @@ def save(session: AIInterviewSession) -> None:
 EVALUATION_FIELDS = [
     "evaluation_status",
     "score",
+    "raw_score",
+    "calibration_version",
+    "graded_examples",
     "insufficient_evidence",
     "feedback",
     "strengths",

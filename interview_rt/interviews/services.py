@@ -173,10 +173,19 @@ def _feed(session: AIInterviewSession, frame_type: str, payload: dict[str, Any],
     return feed(session, frame_type, {**payload, "progress": rows.progress(session)}, out)
 
 
-def _ask(session: AIInterviewSession, index: int, now: datetime, out: Emitted) -> Frame:
-    question = AIInterviewQuestion.objects.get(session=session, order=index)
+def _ask(
+    session: AIInterviewSession, index: int, now: datetime, out: Emitted, *, question: AIInterviewQuestion | None = None
+) -> Frame:
+    """Ask the question at `index`: `question` when the caller has its row (saves the SELECT)."""
+    if question is None or question.order != index:
+        question = AIInterviewQuestion.objects.get(session=session, order=index)
     question.asked_at = now
     question.save(update_fields=["asked_at"])
+    return _announce(session, question, out)
+
+
+def _announce(session: AIInterviewSession, question: AIInterviewQuestion, out: Emitted) -> Frame:
+    """The frames of a question just asked: the staff feed's and the candidate's."""
     _feed(session, "question.asked", {"question": rows.staff_question(question)}, out)
     return append(
         session,
@@ -552,7 +561,7 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
             asked.asked_at = now
         AIInterviewQuestion.objects.bulk_create(created)
         if asked is not None:
-            append(session, "question.asked", {"question": rows.question_payload(asked)}, out)
+            _announce(session, asked, out)
         rows.save(session)
     return out
 
@@ -701,12 +710,8 @@ def evaluation_store(
                 out,
             )
         if decision.ask_index is not None:
-            if at_index is not None and decision.insert_follow_up_at is None and at_index.order == decision.ask_index:
-                at_index.asked_at = now
-                at_index.save(update_fields=["asked_at"])
-                append(session, "question.asked", {"question": rows.question_payload(at_index)}, out)
-            else:
-                _ask(session, decision.ask_index, now, out)
+            reuse = at_index if decision.insert_follow_up_at is None else None
+            _ask(session, decision.ask_index, now, out, question=reuse)
         if decision.complete:
             _complete(session, out)
         rows.save(session)
