@@ -36,6 +36,10 @@ def main() -> int:
         default=[],
         help="leave this invitation's session out (the benchmark's warm-up session)",
     )
+    parser.add_argument(
+        "--acked",
+        help="JSON file: the client_ids the clients saw acknowledged; checks each is stored exactly once",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import django
@@ -92,8 +96,44 @@ def main() -> int:
             [float(p["latency_ms"]) for p in questions if isinstance(p, dict) and p.get("latency_ms") is not None]
         ),
     }
+    if args.acked:
+        report["exactly_once"] = exactly_once(json.loads(Path(args.acked).read_text()))
     print(json.dumps(report))
     return 0
+
+
+def exactly_once(acked: list[str]) -> dict[str, object]:
+    """Every answer a client saw acknowledged must be one row, with one `answer.accepted` frame in
+    its session's log, and graded (done or, after the last attempt, failed)."""
+    from django.db.models import Count
+
+    from interview_rt.interviews.models import AIInterviewResponse, SessionFrame
+
+    rows: dict[str, int] = {}
+    graded: dict[str, str] = {}
+    frames: dict[str, int] = {}
+    chunk = 500
+    for i in range(0, len(acked), chunk):
+        ids = acked[i : i + chunk]
+        for r in AIInterviewResponse.objects.filter(client_id__in=ids).values("client_id", "evaluation_status"):
+            rows[r["client_id"]] = rows.get(r["client_id"], 0) + 1
+            graded[r["client_id"]] = r["evaluation_status"]
+        counted = (
+            SessionFrame.objects.filter(type="answer.accepted", payload__client_id__in=ids)
+            .values("payload__client_id")
+            .annotate(n=Count("id"))
+        )
+        for f in counted:
+            frames[f["payload__client_id"]] = f["n"]
+    lost = [c for c in acked if rows.get(c, 0) == 0]
+    duplicated = [c for c in acked if rows.get(c, 0) > 1 or frames.get(c, 0) > 1]
+    return {
+        "acked": len(acked),
+        "lost": len(lost),
+        "duplicated": len(duplicated),
+        "not_graded": sum(1 for c in acked if graded.get(c) not in ("done", "failed")),
+        "examples": {"lost": lost[:5], "duplicated": duplicated[:5]},
+    }
 
 
 if __name__ == "__main__":

@@ -68,10 +68,41 @@ ANSWER = (
     "new connections, and measure p95 latency before and after each change."
 )
 MAX_SESSIONS = 2000
-SCENARIOS = {
-    "embedded": {"sessions": 50, "questions": 5, "provider": "embedded"},
-    "slow-model": {"sessions": 200, "questions": 3, "provider": "http"},
+RAW_KEYS = ("answers_raw", "sessions_raw", "model_in_flight_samples")
+# topology "single": one server as deployed on the embedded default (SQLite, in-memory layer, the
+# worker in the server, grading in its AI process); "scale-out": PostgreSQL, Redis, two servers and
+# a separate `manage.py ai_worker`. kind "interview": every session answers every question;
+# "storm": sessions connect within --ramp-s and wait for their first question; "idle": a crowd of
+# idle sockets, then one probe interview beside it.
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "embedded": {"sessions": 100, "questions": 5, "provider": "embedded", "topology": "single", "kind": "interview"},
+    "scale-out": {
+        "sessions": 200,
+        "questions": 5,
+        "provider": "embedded",
+        "topology": "scale-out",
+        "kind": "interview",
+    },
+    "storm": {
+        "sessions": 1000,
+        "questions": 5,
+        "provider": "embedded",
+        "topology": "single",
+        "kind": "storm",
+        "ramp_s": 10,
+    },
+    "idle": {
+        "sessions": 2000,
+        "questions": 5,
+        "provider": "embedded",
+        "topology": "single",
+        "kind": "idle",
+        "ramp_s": 40,
+    },
+    "slow-model": {"sessions": 200, "questions": 3, "provider": "http", "topology": "single", "kind": "interview"},
 }
+PG_ADMIN = os.environ.get("BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
@@ -122,7 +153,7 @@ def fmt(v: Any, unit: str = "") -> str:
 # --- results files -------------------------------------------------------------------------------
 
 # Per-sample lists: tens of thousands of lines per run, so they stay out of the committed summary.
-RAW_TOP_LEVEL = ("answers_raw", "model_in_flight_samples")
+RAW_TOP_LEVEL = RAW_KEYS
 
 
 def raw_path(summary_path: Path) -> Path:
@@ -279,6 +310,40 @@ def proc_cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (the server's AI process), from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds of these processes and their descendants (children not yet reaped count too)."""
+    return sum(proc_cpu_seconds(p) or 0.0 for root in pids for p in descendants(root))
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def machine_cpu_ticks() -> tuple[int, int] | None:
     """(busy, total) jiffies of all CPUs, from /proc/stat (Linux)."""
     try:
@@ -325,6 +390,12 @@ def base_env(db_path: Path, db_settings: str = "url") -> dict[str, str]:
 
 def daphne_argv(port: int, app: str) -> list[str]:
     return [sys.executable, "-m", "daphne", "-b", HOST, "-p", str(port), app]
+
+
+def server_argv(port: int) -> list[str]:
+    """The interview server as deployed (Procfile): daphne with a listen backlog of 1024 and
+    graceful shutdown (interview_rt/server.py)."""
+    return [sys.executable, "-m", "interview_rt.server", "-b", HOST, "-p", str(port), "-v", "0"]
 
 
 # --- echo baseline -------------------------------------------------------------------------------
@@ -402,9 +473,48 @@ async def echo_baseline(procs: Processes, env: dict[str, str], args: argparse.Na
             f"echo baseline: {result['round_trips_per_s']:,.0f} round trips/s, p50 {fmt(s['p50'], ' ms')}, "
             f"p99 {fmt(s['p99'], ' ms')}, errors {dict(errors) or 0}"
         )
+        if getattr(args, "echo_idle_sockets", 0):
+            result["idle"] = await idle_sockets_rss(proc.pid, url, args.echo_idle_sockets, args)
+            log(
+                f"echo baseline: {result['idle']['sockets']} idle sockets, "
+                f"{fmt(result['idle']['rss_per_socket_kib'], ' KiB')} of RSS each"
+            )
         return result
     finally:
         procs.stop(proc)
+
+
+async def idle_sockets_rss(pid: int, url: str, n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """RSS of a server before and after `n` idle sockets (connected over --ramp-s, then left
+    alone for a few seconds): what one idle socket costs it."""
+    await asyncio.sleep(1.0)
+    before = rss_kib(pid)
+    opened: list[Any] = []
+    errors: Counter[str] = Counter()
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(args.ramp_s * i / max(1, n))
+        try:
+            opened.append(
+                await websockets.connect(url, compression=None, proxy=None, ping_interval=None, open_timeout=60)
+            )
+        except Exception as exc:
+            errors[type(exc).__name__] += 1
+
+    await asyncio.gather(*(one(i) for i in range(n)))
+    await asyncio.sleep(3.0)
+    after = rss_kib(pid)
+    for ws in opened:
+        with contextlib.suppress(Exception):
+            await ws.close()
+    per = (after - before) / len(opened) if before is not None and after is not None and opened else None
+    return {
+        "sockets": len(opened),
+        "errors": dict(errors),
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "rss_per_socket_kib": round(per, 1) if per is not None else None,
+    }
 
 
 # --- one candidate session -----------------------------------------------------------------------
@@ -424,7 +534,10 @@ class Live:
     completed: int = 0
     finished: int = 0  # completed or failed
     errors: int = 0
+    first_questions: int = 0
     all_done: asyncio.Event = field(default_factory=asyncio.Event)
+    # storm / idle: sessions hold their socket open after the first question until this is set
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -446,6 +559,7 @@ class SessionResult:
     error: str | None = None
     error_frames: list[dict[str, Any]] = field(default_factory=list)
     connect_s: float | None = None
+    started_at: float | None = None  # s since the run started, when it began to connect
     first_question_s: float | None = None  # connect -> first question (includes generation)
     duration_s: float | None = None
     snapshot_seq: int | None = None
@@ -481,6 +595,7 @@ async def run_session(
         if args.ramp_s > 0:
             await asyncio.sleep(args.ramp_s * index / max(1, args.sessions))
         t_start = time.perf_counter()
+        res.started_at = t_start - live.t0
         async with websockets.connect(
             url, compression=None, proxy=None, ping_interval=None, open_timeout=60, max_size=2**22, close_timeout=5
         ) as ws:
@@ -549,6 +664,15 @@ async def run_session(
                         in_generation = False
                         live.awaiting_first_question -= 1
                         res.first_question_s = now - t_start
+                        live.first_questions += 1
+                    if getattr(args, "hold", False):
+                        # storm / idle: the first question is what is measured; keep the socket
+                        # open (an idle candidate reading it) until the scenario releases it.
+                        res.completed = True
+                        live.finished += 1
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(live.release.wait(), max(0.0, deadline - time.perf_counter()) + 1)
+                        return res
                     if args.think_ms:
                         await asyncio.sleep(args.think_ms / 1000)
                     answered += 1
@@ -633,10 +757,13 @@ async def replay_check(ws: Any, res: SessionResult, args: argparse.Namespace) ->
 
 async def warm_up_session(token: str, port: int, args: argparse.Namespace) -> dict[str, Any]:
     """Run one interview to the end before measuring; its timings are the server's cold start."""
-    wargs = argparse.Namespace(**{**vars(args), "ramp_s": 0, "think_ms": 0, "verify_log": False, "sessions": 1})
+    wargs = argparse.Namespace(
+        **{**vars(args), "ramp_s": 0, "think_ms": 0, "verify_log": False, "sessions": 1, "hold": False}
+    )
     live = Live(t0=time.perf_counter())
     live.all_done.set()
-    res = await run_session(0, token, port, live, wargs, time.perf_counter() + args.warm_up_timeout)
+    # An index no measured session has: its client_ids must not collide with theirs in the DB check.
+    res = await run_session(90000, token, port, live, wargs, time.perf_counter() + args.warm_up_timeout)
     return {
         "first_question_ms": round(res.first_question_s * 1000, 1) if res.first_question_s is not None else None,
         "duration_s": round(res.duration_s, 2) if res.duration_s is not None else None,
@@ -798,14 +925,18 @@ async def poll_reference(url: str, samples: list[dict[str, Any]], t0: float, sto
 
 
 async def progress(
-    live: Live, args: argparse.Namespace, daphne_pid: int, ref_samples: list[dict[str, Any]] | None, stop: asyncio.Event
+    live: Live,
+    args: argparse.Namespace,
+    server_pids: list[int],
+    ref_samples: list[dict[str, Any]] | None,
+    stop: asyncio.Event,
 ) -> None:
-    last_cpu, last_t = proc_cpu_seconds(daphne_pid), time.perf_counter()
+    last_cpu, last_t = tree_cpu_seconds(server_pids), time.perf_counter()
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), args.progress_every)
-        cpu, t = proc_cpu_seconds(daphne_pid), time.perf_counter()
-        cpu_pct = 100 * (cpu - last_cpu) / (t - last_t) if cpu is not None and last_cpu is not None else float("nan")
+        cpu, t = tree_cpu_seconds(server_pids), time.perf_counter()
+        cpu_pct = 100 * (cpu - last_cpu) / (t - last_t)
         last_cpu, last_t = cpu, t
         extra = ""
         if ref_samples:
@@ -813,23 +944,131 @@ async def progress(
         log(
             f"  t={t - live.t0:6.1f}s connected {live.connected:4d}/{args.sessions} "
             f"answers {live.answers_sent:5d} acks {live.acks:5d} feedback {live.feedbacks:5d} "
-            f"completed {live.completed:4d} errors {live.errors} | generating {live.awaiting_first_question} "
-            f"evaluating {live.evaluations_outstanding} | daphne cpu {cpu_pct:5.1f}%{extra}"
+            f"completed {live.completed:4d} 1st-q {live.first_questions:4d} errors {live.errors} | generating "
+            f"{live.awaiting_first_question} evaluating {live.evaluations_outstanding} "
+            f"| server cpu {cpu_pct:5.1f}%{extra}"
         )
+
+
+async def create_pg_database() -> str:
+    import psycopg
+
+    name = f"interview_bench_{os.getpid()}_{int(time.time())}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_pg_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with contextlib.suppress(Exception), psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def clear_redis(prefix: str) -> None:
+    with contextlib.suppress(Exception):
+        import redis
+
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+
+
+async def probe_session(token: str, port: int, args: argparse.Namespace, index: int) -> dict[str, Any]:
+    """One interview, answering every question at once, alone on the client side: its ack and
+    feedback latencies (idle: before and beside the crowd)."""
+    pargs = argparse.Namespace(
+        **{**vars(args), "ramp_s": 0, "think_ms": 0, "verify_log": False, "sessions": 1, "hold": False}
+    )
+    live = Live(t0=time.perf_counter())
+    live.all_done.set()
+    res = await run_session(index, token, port, live, pargs, time.perf_counter() + 120)
+    acks = [a.ack_s for a in res.answers if a.ack_s is not None]
+    fbs = [a.feedback_s for a in res.answers if a.feedback_s is not None]
+    return {
+        "completed": res.completed,
+        "error": res.error,
+        "ack_ms": summary_ms(acks),
+        "feedback_ms": summary_ms(fbs),
+        "first_question_ms": round(res.first_question_s * 1000, 1) if res.first_question_s else None,
+    }
+
+
+async def start_servers(
+    name: str, args: argparse.Namespace, procs: Processes, env: dict[str, str], sdir: Path
+) -> tuple[list[tuple[int, subprocess.Popen[bytes]]], list[subprocess.Popen[bytes]]]:
+    """The interview servers of the scenario's topology: [(port, process)], and the other server
+    processes (the scale-out's AI worker)."""
+    servers: list[tuple[int, subprocess.Popen[bytes]]] = []
+    others: list[subprocess.Popen[bytes]] = []
+    count = 2 if SCENARIOS[name]["topology"] == "scale-out" else 1
+    for i in range(count):
+        port = free_port()
+        argv = server_argv(port)
+        if args.instrument and count == 1:  # same server, plus DB-thread and event-loop probes
+            argv = [
+                sys.executable,
+                "bench/_instrumented_daphne.py",
+                *daphne_argv(port, "interview_rt.asgi:application")[3:],
+            ]
+            env = {**env, "BENCH_INSTRUMENT_OUT": str(sdir / "instrument.json")}
+        servers.append((port, procs.start(f"{name}-server-{i + 1}", argv, env)))
+    if SCENARIOS[name]["topology"] == "scale-out":
+        others.append(procs.start(f"{name}-ai-worker", [sys.executable, "manage.py", "ai_worker"], env))
+    for port, proc in servers:
+        await wait_for_port(port, proc, f"interview server on {port}")
+    return servers, others
 
 
 async def run_scenario(
     name: str, args: argparse.Namespace, procs: Processes, workdir: Path, template_db: Path, label: str = ""
 ) -> dict[str, Any]:
     started = time.perf_counter()
+    spec = SCENARIOS[name]
     sdir = workdir / (label or name)
     sdir.mkdir()
     db = sdir / "db.sqlite3"
     shutil.copyfile(template_db, db)
     env = base_env(db, args.db_settings)
+    pg_url = redis_prefix = None
+    if spec["topology"] == "scale-out":
+        pg_url = await create_pg_database()
+        redis_prefix = f"bench{os.getpid()}x{int(time.time())}"
+        env.update(
+            {
+                "DATABASE_URL": pg_url,
+                "REDIS_URL": REDIS_URL,
+                "CHANNELS_REDIS_PREFIX": redis_prefix,
+                "AI_WORKER_INPROCESS": "0",
+            }
+        )
+        log(f"scale-out: PostgreSQL {pg_url.rsplit('@', 1)[-1]}, Redis prefix {redis_prefix}; migrating")
+        await procs.run(f"{name}-migrate", [sys.executable, "manage.py", "migrate", "--verbosity", "0"], env, 600)
+    try:
+        return await _run_scenario(name, args, procs, sdir, env, started, label)
+    finally:
+        if pg_url:
+            drop_pg_database(pg_url)
+        if redis_prefix:
+            clear_redis(redis_prefix)
+
+
+async def _run_scenario(
+    name: str,
+    args: argparse.Namespace,
+    procs: Processes,
+    sdir: Path,
+    env: dict[str, str],
+    started: float,
+    label: str = "",
+) -> dict[str, Any]:
+    spec = SCENARIOS[name]
+    kind = spec["kind"]
     log(
         f"=== scenario {name}: {args.sessions} sessions x {args.questions} questions, "
-        f"feedback {args.feedback_mode}, provider {SCENARIOS[name]['provider']} ==="
+        f"feedback {args.feedback_mode}, provider {spec['provider']}, {spec['topology']}, {kind} ==="
     )
     links_file = sdir / "links.json"
     out = await procs.run(
@@ -838,7 +1077,7 @@ async def run_scenario(
             sys.executable,
             "bench/_setup_invitations.py",
             "--count",
-            str(args.sessions + 1),
+            str(args.sessions + 3),
             "--questions",
             str(args.questions),
             "--feedback-mode",
@@ -851,18 +1090,20 @@ async def run_scenario(
             str(sdir / "staff.json"),
         ],
         env,
-        timeout=300,
+        timeout=600,
     )
     staff_keys: list[str] = json.loads((sdir / "staff.json").read_text()) if args.admins else []
     links: list[dict[str, str]] = json.loads(links_file.read_text())
-    warm_up_link, tokens = links[0], [link["token"] for link in links[1:]]
-    log(f"invitations (+1 warm-up): {out.strip().splitlines()[-1]}")
+    warm_up_link, probe_links, tokens = links[0], links[1:3], [link["token"] for link in links[3:]]
+    log(f"invitations (+1 warm-up, +2 probes): {out.strip().splitlines()[-1]}")
 
-    echo = await echo_baseline(procs, env, args) if args.echo_seconds > 0 else None
+    eargs = argparse.Namespace(**vars(args))
+    eargs.echo_idle_sockets = args.sessions if kind in ("idle", "storm") else 0
+    echo = await echo_baseline(procs, env, eargs) if args.echo_seconds > 0 else None
 
     server_env = dict(env)
     ref_url, ref_proc = None, None
-    if SCENARIOS[name]["provider"] == "http":
+    if spec["provider"] == "http":
         ref_url, ref_proc = await start_reference_server(procs, env, args)
         server_env.update(
             {
@@ -873,18 +1114,18 @@ async def run_scenario(
         )
     if args.max_follow_ups is not None:
         server_env["AI_MODEL_MAX_FOLLOW_UPS"] = str(args.max_follow_ups)
-    port = free_port()
-    argv = daphne_argv(port, "interview_rt.asgi:application")
-    instrument_file = sdir / "instrument.json"
-    if args.instrument:  # same server, plus DB-thread and event-loop timing probes
-        argv = [sys.executable, "bench/_instrumented_daphne.py", *argv[3:]]
-        server_env["BENCH_INSTRUMENT_OUT"] = str(instrument_file)
-    daphne = procs.start(f"{name}-daphne", argv, server_env)
-    await wait_for_port(port, daphne, "interview daphne")
-    log(f"interview server: daphne pid {daphne.pid} on {HOST}:{port}; warm-up interview (not measured)")
-    # One whole interview first, not measured: the in-process AI worker starts on the first socket
-    # and warms its provider up (loading the grading model) before it takes any job.
-    cold = await warm_up_session(warm_up_link["token"], port, args)
+    for item in args.server_env:
+        key, _, value = item.partition("=")
+        server_env[key] = value
+    servers, others = await start_servers(name, args, procs, server_env, sdir)
+    ports = [port for port, _ in servers]
+    server_pids = [proc.pid for _, proc in servers] + [proc.pid for proc in others]
+    web_pid = servers[0][1].pid
+    log(
+        f"interview servers: pids {server_pids} on {HOST}:{ports}; cold start: first candidate of the fresh "
+        "server (warm-up interview, not measured)"
+    )
+    cold = await warm_up_session(warm_up_link["token"], ports[0], args)
     log(
         f"warm-up interview: first question after {fmt(cold.get('first_question_ms'), ' ms')}, done in "
         f"{fmt(cold.get('duration_s'), ' s')} {cold.get('error') or ''}"
@@ -901,35 +1142,71 @@ async def run_scenario(
     if staff_keys:
         readies = [asyncio.Event() for _ in staff_keys]
         admin_tasks = [
-            asyncio.create_task(run_admin(admin_results[i], key, port, stop, readies[i], args.admins_watch))
+            asyncio.create_task(run_admin(admin_results[i], key, ports[0], stop, readies[i], args.admins_watch))
             for i, key in enumerate(staff_keys)
         ]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
         log(f"{len(staff_keys)} staff sockets connected, watching every session")
+    crowd: dict[str, Any] = {}
+    if kind == "idle":
+        # The probe alone first (the model is loaded by now: the warm-up interview was graded).
+        crowd["probe_alone"] = await probe_session(probe_links[0]["token"], ports[0], args, 90001)
+        log(
+            f"probe interview alone: ack {crowd['probe_alone']['ack_ms']}, "
+            f"feedback {crowd['probe_alone']['feedback_ms']}"
+        )
+        await asyncio.sleep(1.0)
+        crowd["rss_before_kib"] = rss_kib(web_pid)
+
     if args.instrument:
-        os.kill(daphne.pid, signal.SIGUSR1)  # the probes count from here: the measured sessions only
+        os.kill(web_pid, signal.SIGUSR1)  # the probes count from here: the measured sessions only
         await asyncio.sleep(0.05)
     live = Live()
     ref_samples: list[dict[str, Any]] = []
     live.t0 = time.perf_counter()
     deadline = live.t0 + args.deadline
-    cpu0, self_cpu0, mach0 = proc_cpu_seconds(daphne.pid), self_cpu_seconds(), machine_cpu_ticks()
+    cpu0, self_cpu0, mach0 = tree_cpu_seconds(server_pids), self_cpu_seconds(), machine_cpu_ticks()
     ref_cpu0 = proc_cpu_seconds(ref_proc.pid) if ref_proc is not None else None
     load_at_start = os.getloadavg()
-    helpers = [asyncio.create_task(progress(live, args, daphne.pid, ref_samples if ref_url else None, stop))]
+    if kind in ("storm", "idle"):
+        crowd["rss_before_kib"] = crowd.get("rss_before_kib") or rss_kib(web_pid)
+    helpers = [asyncio.create_task(progress(live, args, server_pids, ref_samples if ref_url else None, stop))]
     if ref_url:
         helpers.append(asyncio.create_task(poll_reference(ref_url, ref_samples, live.t0, stop)))
-    tasks = [asyncio.create_task(run_session(i, tok, port, live, args, deadline)) for i, tok in enumerate(tokens)]
+    tasks = [
+        asyncio.create_task(run_session(i, tok, ports[i % len(ports)], live, args, deadline))
+        for i, tok in enumerate(tokens)
+    ]
     try:
         while live.finished < len(tasks) and time.perf_counter() < deadline:
             if all(t.done() for t in tasks):
                 break
             await asyncio.sleep(0.05)
         run_s = time.perf_counter() - live.t0
-        cpu1, self_cpu1, mach1 = proc_cpu_seconds(daphne.pid), self_cpu_seconds(), machine_cpu_ticks()
+        cpu1, self_cpu1, mach1 = tree_cpu_seconds(server_pids), self_cpu_seconds(), machine_cpu_ticks()
         ref_cpu1 = proc_cpu_seconds(ref_proc.pid) if ref_proc is not None else None
+        if kind in ("storm", "idle"):
+            await asyncio.sleep(3.0)  # the crowd is idle now: let the server settle
+            crowd["sockets"] = sum(1 for t in tasks if not t.done())
+            crowd["rss_after_kib"] = rss_kib(web_pid)
+            if crowd["rss_before_kib"] is not None and crowd["rss_after_kib"] is not None and crowd["sockets"]:
+                crowd["rss_per_socket_kib"] = round(
+                    (crowd["rss_after_kib"] - crowd["rss_before_kib"]) / crowd["sockets"], 1
+                )
+            idle_cpu0, t_idle = tree_cpu_seconds(server_pids), time.perf_counter()
+            await asyncio.sleep(args.idle_window_s)
+            crowd["idle_cpu_percent_of_one_core"] = round(
+                100 * (tree_cpu_seconds(server_pids) - idle_cpu0) / (time.perf_counter() - t_idle), 1
+            )
+            if kind == "idle":
+                crowd["probe_beside_crowd"] = await probe_session(probe_links[1]["token"], ports[0], args, 90002)
+                log(
+                    f"probe interview beside {crowd['sockets']} idle sockets: ack "
+                    f"{crowd['probe_beside_crowd']['ack_ms']}, feedback {crowd['probe_beside_crowd']['feedback_ms']}"
+                )
+            live.release.set()
         live.all_done.set()
-        done, pending = await asyncio.wait(tasks, timeout=90)
+        done, pending = await asyncio.wait(tasks, timeout=120)
         for t in pending:
             t.cancel()
         results: list[SessionResult] = [t.result() for t in tasks if t in done and not t.cancelled()]
@@ -947,6 +1224,7 @@ async def run_scenario(
             stop.set()
             await asyncio.gather(*admin_tasks, return_exceptions=True)
     finally:
+        live.release.set()
         stop.set()
         for h in helpers:
             h.cancel()
@@ -965,18 +1243,32 @@ async def run_scenario(
             before = ref_before.get("by_path", {})
             ref_stats["by_path_including_warm_up"] = dict(ref_stats.get("by_path", {}))
             ref_stats["by_path"] = {k: v - before.get(k, 0) for k, v in ref_stats.get("by_path", {}).items()}
-    procs.stop(daphne)
-    daphne_log = procs.log_text(f"{name}-daphne")
+    for proc in others:
+        procs.stop(proc)
+    for _, proc in servers:
+        procs.stop(proc)
+    daphne_log = "\n".join(procs.log_text(f"{name}-server-{i + 1}") for i in range(len(servers)))
+    instrument_file = sdir / "instrument.json"
     instrument = json.loads(instrument_file.read_text()) if instrument_file.exists() else None
     if ref_proc is not None:
         procs.stop(ref_proc)
+    acked_file = sdir / "acked.json"
+    acked_file.write_text(
+        json.dumps([f"s{r.index}-a{k + 1}" for r in results for k, a in enumerate(r.answers) if a.ack_s is not None])
+    )
     db_report = json.loads(
         (
             await procs.run(
                 f"{name}-db-report",
-                [sys.executable, "bench/_db_report.py", "--exclude-invitation", warm_up_link["invitation"]],
+                [
+                    sys.executable,
+                    "bench/_db_report.py",
+                    "--acked",
+                    str(acked_file),
+                    *[f"--exclude-invitation={link['invitation']}" for link in [warm_up_link, *probe_links]],
+                ],
                 env,
-                timeout=120,
+                timeout=300,
             )
         )
         .strip()
@@ -991,7 +1283,7 @@ async def run_scenario(
         ref_stats,
         ref_samples,
         run_s,
-        (cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else None,
+        (cpu1 - cpu0),
         self_cpu1 - self_cpu0,
         daphne_log,
         time.perf_counter() - started,
@@ -1001,17 +1293,27 @@ async def run_scenario(
     if staff_keys:
         report["staff"] = admin_delivery(results, admin_results)
     report["cold_start"] = cold
+    report["topology"] = {
+        "kind": spec["topology"],
+        "servers": len(servers),
+        "separate_ai_worker": bool(others),
+        "database": "postgresql" if spec["topology"] == "scale-out" else "sqlite",
+        "channel_layer": "redis" if spec["topology"] == "scale-out" else "in-memory",
+    }
+    if crowd:
+        report["crowd"] = crowd
     report["machine"]["loadavg_at_start"] = load_at_start
     if mach0 and mach1 and mach1[1] > mach0[1]:
         ncpu = os.cpu_count() or 1
         busy_cores = ncpu * (mach1[0] - mach0[0]) / (mach1[1] - mach0[1])
         ref_cpu = (ref_cpu1 - ref_cpu0) if ref_cpu0 is not None and ref_cpu1 is not None else 0.0
-        ours = ((cpu1 - cpu0) if cpu0 is not None and cpu1 is not None else 0) + (self_cpu1 - self_cpu0) + ref_cpu
+        ours = (cpu1 - cpu0) + (self_cpu1 - self_cpu0) + ref_cpu
         report["machine"]["cpu_cores_busy_during_sessions"] = round(busy_cores, 2)
         if ref_proc is not None:
             report["server"]["reference_server_cpu_percent_of_one_core"] = round(100 * ref_cpu / run_s, 1)
-        # Everything else on this shared machine (other engineers' jobs), not daphne, this client or the model:
+        # Everything else on this shared machine (other engineers' jobs), not the server, this client or the model:
         report["machine"]["cpu_cores_busy_other_processes"] = round(max(0.0, busy_cores - ours / run_s), 2)
+    report["summary"] = summary_line(report)
     return report
 
 
@@ -1040,7 +1342,7 @@ def analyse(
     for r in results:
         problems = list(r.order_violations)
         expected_frames = len(expected_log(len(r.answers), args.feedback_mode))
-        if r.completed:
+        if r.completed and not getattr(args, "hold", False):
             covered = set(range(1, (r.snapshot_seq or 0) + 1)) | set(r.seqs)
             if r.last_seq != expected_frames or covered != set(range(1, expected_frames + 1)):
                 problems.append(
@@ -1139,6 +1441,14 @@ def analyse(
     if name == "slow-model":
         out["model"] = model_analysis(args, answers, results, ref_stats, ref_samples, db)
         out["target"] = {"ack_p99_ms_below": 100, "met": ack_ms["p99"] is not None and ack_ms["p99"] < 100}
+    out["sessions_raw"] = [
+        {
+            "t": None if r.started_at is None else round(r.started_at, 4),
+            "connect_ms": None if r.connect_s is None else round(r.connect_s * 1000, 3),
+            "fq_ms": None if r.first_question_s is None else round(r.first_question_s * 1000, 3),
+        }
+        for r in results
+    ]
     out["answers_raw"] = [
         {
             "s": a.session,
@@ -1221,6 +1531,53 @@ def model_analysis(
 
 
 # --- output --------------------------------------------------------------------------------------
+
+
+def summary_line(r: dict[str, Any]) -> dict[str, Any]:
+    """The one JSON object `--json` prints last: the headline figures, each beside the same-run echo."""
+    e = r.get("echo") or {}
+    crowd = r.get("crowd") or {}
+    exact = (r.get("db") or {}).get("exactly_once") or {}
+    ack, fb, fq = r["ack_ms"], r["feedback_ms"], r["first_question_ms"]
+    out: dict[str, Any] = {
+        "scenario": r["scenario"],
+        "sessions": r["sessions"],
+        "answers_per_s": r["throughput"]["answers_acked_per_s"] if ack["count"] else None,
+        "ack_p50_ms": ack["p50"],
+        "ack_p99_ms": ack["p99"],
+        "feedback_p50_ms": fb["p50"],
+        "feedback_p99_ms": fb["p99"],
+        "first_question_p50_ms": fq["p50"],
+        "first_question_p99_ms": fq["p99"],
+        "cold_start_ms": (r.get("cold_start") or {}).get("first_question_ms"),
+        "echo_rt_per_s": e.get("round_trips_per_s"),
+        "echo_rtt_p99_ms": (e.get("rtt_ms") or {}).get("p99"),
+        "rss_per_idle_socket_kib": crowd.get("rss_per_socket_kib"),
+        "echo_rss_per_idle_socket_kib": (e.get("idle") or {}).get("rss_per_socket_kib"),
+        "lost": exact.get("lost"),
+        "duplicated": exact.get("duplicated"),
+        "not_graded": exact.get("not_graded"),
+        "completed": r["completed_interviews"],
+        "failed_sessions": r["failed_sessions"],
+        "errors": r["errors"],
+        "seq_ok": r["seq_check"]["sessions_in_order_exactly_once"],
+        "server_cpu_ms_per_session": round(1000 * r["server"]["daphne_cpu_seconds"] / max(1, r["sessions"]), 1)
+        if r["server"].get("daphne_cpu_seconds") is not None
+        else None,
+        "machine_cores_busy_other": r["machine"].get("cpu_cores_busy_other_processes"),
+    }
+    if crowd:
+        out["idle_cpu_percent_of_one_core"] = crowd.get("idle_cpu_percent_of_one_core")
+        for when in ("probe_alone", "probe_beside_crowd"):
+            probe = crowd.get(when)
+            if probe:
+                out[f"{when}_ack_p50_ms"] = probe["ack_ms"]["p50"]
+                out[f"{when}_feedback_p50_ms"] = probe["feedback_ms"]["p50"]
+    if "model" in r:
+        m = r["model"]
+        out["model_bound_p99_ms"] = m["expected_feedback_fifo_bound_ms"]["p99"]
+        out["feedback_p99_over_bound"] = ratio(fb["p99"], m["expected_feedback_fifo_bound_ms"]["p99"])
+    return out
 
 
 def print_report(r: dict[str, Any]) -> None:
@@ -1306,7 +1663,61 @@ def print_report(r: dict[str, Any]) -> None:
     print("\n".join(lines), flush=True)
 
 
+def plot_crowd(r: dict[str, Any], path: Path) -> None:
+    """storm / idle: connect and first-question latency (CDF against the echo RTT, and over time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    raw = r.get("sessions_raw") or []
+    fq = np.array([x["fq_ms"] for x in raw if x["fq_ms"] is not None])
+    conn = np.array([x["connect_ms"] for x in raw if x["connect_ms"] is not None])
+    echo = np.array(r["echo"]["rtt_ms_raw"]) if r.get("echo") else np.array([])
+    fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+    fig.suptitle(
+        f"interview-rt, scenario {r['scenario']}: {r['sessions']} candidates connecting over "
+        f"{r['config']['ramp_s']:.0f}s ({r['generated_at']})",
+        fontsize=11,
+    )
+    ax = axes[0]
+    for data, label, color in (
+        (echo, "echo RTT (baseline)", "grey"),
+        (conn, "connect (handshake)", "tab:green"),
+        (fq, "connect → first question.asked", "tab:blue"),
+    ):
+        if len(data):
+            d = np.sort(np.maximum(data, 0.01))
+            ax.step(d, np.arange(1, len(d) + 1) / len(d), where="post", label=f"{label} (n={len(d)})", color=color)
+    ax.axvline(2000, color="red", ls="--", lw=1, label="target p99 2 s")
+    ax.axhline(0.99, color="black", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("ms (log)")
+    ax.set_ylabel("fraction ≤ x")
+    ax.set_title("CDF")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    ax = axes[1]
+    pts = [(x["t"], x["fq_ms"]) for x in raw if x["fq_ms"] is not None and x["t"] is not None]
+    if pts:
+        ax.scatter([p[0] for p in pts], [max(p[1], 0.01) for p in pts], s=5, color="tab:blue")
+        ax.set_yscale("log")
+    ax.set_xlabel("connect started at (s since start)")
+    ax.set_ylabel("connect → first question (ms, log)")
+    ax.set_title("first question over the storm")
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot(r: dict[str, Any], path: Path) -> None:
+    if "answers_raw" not in r:
+        return  # a summary JSON: the samples are in the .raw.json beside it
+    if not r["ack_ms"]["count"]:
+        plot_crowd(r, path)
+        return
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1405,11 +1816,31 @@ def plot(r: dict[str, Any], path: Path) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scenario", choices=(*SCENARIOS, "all"), default="embedded")
-    p.add_argument("--sessions", type=int, help="concurrent sessions (default: 50 embedded, 200 slow-model)")
-    p.add_argument("--questions", type=int, help="questions per interview (default: 5 embedded, 3 slow-model)")
+    p.add_argument(
+        "--sessions",
+        type=int,
+        help="sessions (default: embedded 100, scale-out 200, storm 1000, idle 2000, slow-model 200)",
+    )
+    p.add_argument("--questions", type=int, help="questions per interview (default: 5; slow-model 3)")
+    p.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment for the servers (A/B runs, e.g. AI_PROCESS=0)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object of the headline figures last")
+    p.add_argument(
+        "--idle-window-s", type=float, default=10, help="storm/idle: seconds the idle crowd's CPU is measured"
+    )
     p.add_argument("--feedback-mode", choices=("immediate", "end"), default="immediate")
     p.add_argument("--think-ms", type=float, default=0, help="pause before answering each question")
-    p.add_argument("--ramp-s", type=float, default=0, help="spread the connects over this many seconds")
+    p.add_argument(
+        "--ramp-s",
+        type=float,
+        default=None,
+        help="spread the connects over this many seconds (default: 0; storm 10; idle 40)",
+    )
     p.add_argument("--model-latency-ms", type=int, default=500, help="slow-model: reference server latency")
     p.add_argument("--max-concurrency", type=int, default=32, help="slow-model: AI_MODEL_MAX_CONCURRENCY")
     p.add_argument(
@@ -1508,6 +1939,8 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
         runs: list[tuple[str, argparse.Namespace]] = [(name if not args.admins else f"{name}-admins", sargs)]
         if args.admins and args.admins_baseline:
             runs.insert(0, (f"{name}-no-admins", argparse.Namespace(**{**vars(sargs), "admins": 0})))
+        sargs.ramp_s = args.ramp_s if args.ramp_s is not None else SCENARIOS[name].get("ramp_s", 0)
+        sargs.hold = SCENARIOS[name]["kind"] in ("storm", "idle")
         pair = []
         for label, rargs in runs:
             report = await run_scenario(name, rargs, procs, workdir, template, label=label)
@@ -1517,6 +1950,7 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
             samples = write_results(report, json_path)
             plot(report, png_path)
             print_report(report)
+            log(f"summary: {json.dumps(report['summary'])}")
             shown = json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path
             log(f"wrote {shown}, {png_path.name} and {display_path(samples)}")
             reports.append(report)
@@ -1581,6 +2015,9 @@ def main(argv: list[str] | None = None) -> int:
             log(f"kept {workdir} (DB and server logs)")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:  # the last line: one JSON object per scenario, the last scenario's last
+        for r in reports:
+            print(json.dumps(r["summary"]), flush=True)
     return 2 if failed else 0
 
 

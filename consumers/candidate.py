@@ -8,6 +8,7 @@ socket and the log never disagree; a gap in what arrives over the group is fille
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +27,7 @@ from interview_rt.interviews.errors import (
     RateLimited,
 )
 from interview_rt.interviews.events import session_group
-from interview_rt.runtime import answer_db, candidate_db, publish
+from interview_rt.runtime import answer_db, candidate_db, metrics, publish, runtime, waiting_db
 from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
 
 from .protocol import RateLimit, Throttle, client_id_of, error_frame, handler_name, parse
@@ -44,6 +45,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
     drafts: Throttle[dict[str, Any]] | None = None
     # Integrity signals are a few per question; more than this is a page misbehaving.
     signals: RateLimit | None = None
+    counted: bool = False
+    # When the frame being handled arrived (answer -> ack timing).
+    received_at: float = 0.0
 
     @property
     def sid(self) -> str:
@@ -56,6 +60,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         # that take longer than its connect timeout), and browsers only see 44xx close codes
         # on an accepted socket.
         await self.accept()
+        metrics.WS_CONNECTED.inc()
+        self.counted = True
         token = self.scope["url_route"]["kwargs"]["token"]
         wait = await self._connect_limited(token)
         if wait is not None:
@@ -69,9 +75,11 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         try:
             connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
         except LinkError as exc:
+            metrics.child(metrics.WS_CONNECTS, "refused").inc()
             await self.send_json(error_frame(exc.code, exc.message))
             await self.close(code=exc.close_code)
             return
+        metrics.child(metrics.WS_CONNECTS, "ok").inc()
         self.session_id = connection.session_id
         self.job_id = connection.job_id
         self.group = session_group(self.session_id)
@@ -99,8 +107,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         for frame in connection.missed:
             await self.send_json(frame)
             self.last_sent = max(self.last_sent, frame["seq"])
-        # A frame committed between the snapshot and group_add would be missed: catch up once.
-        await self._replay_from(self.last_sent)
+        # A frame committed between the snapshot and group_add would be missed: catch up once
+        # (ahead of new connects: this candidate is connected and waiting).
+        await self._replay_from(self.last_sent, lane=waiting_db)
 
     async def _connect_limited(self, token: str) -> float | None:
         """Seconds to wait if this address or this token connects too often, else None."""
@@ -109,6 +118,9 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         return wait if wait is not None else await limiter.ahit("socket_connect_token", token)
 
     async def disconnect(self, code: int) -> None:
+        if self.counted:
+            self.counted = False
+            metrics.WS_CONNECTED.dec()
         if self.session_id is None:
             return
         if self.drafts is not None:
@@ -117,7 +129,8 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(self.group, self.channel_name)
         except Exception:
             pass  # the channel layer is down; the membership expires with the group
-        if not self.superseded and code != CLOSE_SUPERSEDED:
+        # A server going away (1012) is not the candidate leaving: they resume on another server.
+        if not self.superseded and code != CLOSE_SUPERSEDED and not runtime.stopping:
             try:
                 await candidate_db(services.session_leave)(session_id=self.session_id)
             except InterviewError:
@@ -137,8 +150,14 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
         if text_data is None:
             await self.send_json(error_frame(ErrorCode.BINARY_NOT_SUPPORTED, "Only JSON text frames are accepted."))
             return
+        self.received_at = time.perf_counter()
         try:
-            frame = parse(text_data)
+            try:
+                frame = parse(text_data)
+            except InterviewError:
+                metrics.frame_in("invalid")
+                raise
+            metrics.frame_in(frame.type)
             await getattr(self, handler_name(frame.type))(frame)
         except InterviewError as exc:
             extra = {"field": exc.field} if exc.field else {}
@@ -165,6 +184,7 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
                 await self.send_json({**logged, "duplicate": True})
             else:
                 await self._deliver(logged)
+        metrics.ANSWER_ACK.observe(time.perf_counter() - self.received_at)
 
     async def on_session_resume(self, frame: schemas.SessionResume) -> None:
         frames = await candidate_db(services.session_replay)(session_id=self.sid, after=frame.last_seq)
@@ -205,8 +225,12 @@ class CandidateConsumer(AsyncJsonWebsocketConsumer):
 
     # --- outbound ------------------------------------------------------------------------------
 
-    async def _replay_from(self, seq: int, *, only_new: bool = False) -> None:
-        frames = await candidate_db(selectors.frames_after)(session_id=self.sid, seq=seq)
+    async def send_json(self, content: dict[str, Any], close: bool = False) -> None:
+        metrics.frame_out(str(content.get("type")))
+        await super().send_json(content, close)
+
+    async def _replay_from(self, seq: int, *, only_new: bool = False, lane: Any = candidate_db) -> None:
+        frames = await lane(selectors.frames_after)(session_id=self.sid, seq=seq)
         for frame in frames:
             if only_new and frame["seq"] <= self.last_sent:
                 continue

@@ -4,7 +4,7 @@ endpoint, the candidate page) are written with `[redacted]` in its place, and an
 a signed token or a session key is replaced wherever it appears.
 
 `RedactSecrets` is a logging filter (settings.LOGGING puts it on every handler); the access log
-that daphne writes itself, outside `logging`, is redacted by `interview_rt.serve`.
+that daphne writes itself, outside `logging`, is redacted by `interview_rt.server`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""HTTP only: REST API, admin, schema, health, the candidate page and the staff dashboard. Sockets
-are in consumers/; static files are served by WhiteNoise's middleware."""
+"""HTTP only: REST API, admin, schema, health/readiness/metrics, the candidate page and the staff
+dashboard. Sockets are in consumers/; static files are served by WhiteNoise's middleware."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -7,8 +7,8 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
+from interview_rt import ops
 from interview_rt.interviews import pages, staff_pages
-from interview_rt.interviews.api import public
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -34,7 +34,9 @@ urlpatterns = [
     # Any other /api/ path: the JSON 404 (with DEBUG on Django would answer its HTML page, and
     # APPEND_SLASH would redirect or fail a POST).
     re_path(r"^api/", not_found),
-    path("healthz", public.health_view, name="health"),
+    path("healthz", ops.healthz, name="health"),
+    path("readyz", ops.readyz, name="ready"),
+    path("metrics", ops.metrics_view, name="metrics"),
     path("interview/<str:token>", pages.candidate_page, name="candidate-page"),
     path("interview/<str:token>/", pages.candidate_page),
     # Staff pages (staff login), linkable from a dashboard.

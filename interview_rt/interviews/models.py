@@ -452,6 +452,8 @@ class ErasedSession(models.Model):
 
     def __str__(self) -> str:
         return f"erased session ({self.job_title}, {self.month:%Y-%m})"
+
+
 class WorkerBeat(models.Model):
     """A live AI worker: it rewrites `beat_at` every AI_WORKER_HEARTBEAT_SECONDS. A lease whose
     owner has not beaten for AI_WORKER_DEAD_AFTER_SECONDS belongs to a dead process and is taken
@@ -463,6 +465,8 @@ class WorkerBeat(models.Model):
 
     def __str__(self) -> str:
         return f"worker {self.id}"
+
+
 class FeedFrame(models.Model):
     """The staff feed log of a session: what watching staff were pushed, replayed from `seq`."""
 

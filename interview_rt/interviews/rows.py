@@ -144,6 +144,30 @@ def save(session: AIInterviewSession) -> None:
     session.save(update_fields=SESSION_FIELDS)
 
 
+EVALUATION_FIELDS = [
+    "evaluation_status",
+    "score",
+    "raw_score",
+    "calibration_version",
+    "graded_examples",
+    "insufficient_evidence",
+    "feedback",
+    "strengths",
+    "improvements",
+    "covered_key_points",
+    "missed_key_points",
+    "provider",
+    "model_name",
+    "model_version",
+    "rubric_version",
+    "evaluation_latency_ms",
+    "fallback_used",
+    "error_kind",
+    "evaluation_details",
+    "evaluated_at",
+]
+
+
 def store_evaluation(
     response: AIInterviewResponse,
     evaluation: Evaluation | None,
@@ -204,7 +228,7 @@ def store_evaluation(
         response.feedback = "This answer could not be graded automatically; a reviewer will grade it."
         response.error_kind = error_kind or "failed"
     response.evaluated_at = now
-    response.save()
+    response.save(update_fields=EVALUATION_FIELDS)
 
 
 # Where an answer's team calibration was applied (evaluation_details["calibrated_by"]): a
@@ -352,6 +376,41 @@ def result_payload(result: AIInterviewResult) -> dict[str, Any]:
         "insufficient_evidence_count": result.insufficient_evidence_count,
         "ended_early": result.ended_early,
     }
+
+
+def snapshot(
+    session: AIInterviewSession,
+    current: AIInterviewQuestion | None,
+    result: AIInterviewResult | None,
+) -> dict[str, Any]:
+    """`session.state`: the whole state a client needs, as of `session.last_seq`. `current` is
+    the question at current_index (shown only once asked); the session's invitation, job and
+    candidate must be loaded."""
+    asked = current if current is not None and current.asked_at is not None else None
+    st = state_of(session, known=(current.asked_at, current.added_by_name) if current is not None else (None, ""))
+    inv = session.invitation
+    out: dict[str, Any] = {
+        "type": "session.state",
+        "seq": session.last_seq,
+        "session": {
+            "id": str(session.id),
+            "status": session.status,
+            "awaiting": st.awaiting.value,
+            "question_count": session.question_count,
+            "answered": session.answered_count,
+            "evaluated": session.evaluated_count,
+            "feedback_mode": inv.feedback_mode,
+            "interview_type": inv.interview_type,
+            "difficulty": inv.difficulty,
+            "job_title": inv.job.title,
+            "candidate_name": inv.candidate.name,
+            "expires_at": inv.expires_at.isoformat(),
+            "current_question": question_payload(asked) if asked else None,
+        },
+    }
+    if result is not None:
+        out["session"]["result"] = result_payload(result)
+    return out
 
 
 def answers_of(session: AIInterviewSession) -> list[AIInterviewResponse]:

@@ -51,32 +51,8 @@ def session_snapshot(*, session_id: Id) -> dict[str, Any]:
     """The whole state a client needs, current as of `seq` (frames after it follow as pushes).
     Exact only under the session row lock (services.session_connect / session_sync take it)."""
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
-    st = rows.state_of(session)
-    question = current_question(session)
-    inv = session.invitation
-    snapshot: dict[str, Any] = {
-        "type": "session.state",
-        "seq": session.last_seq,
-        "session": {
-            "id": str(session.id),
-            "status": session.status,
-            "awaiting": st.awaiting.value,
-            "question_count": session.question_count,
-            "answered": session.answered_count,
-            "evaluated": session.evaluated_count,
-            "feedback_mode": inv.feedback_mode,
-            "interview_type": inv.interview_type,
-            "difficulty": inv.difficulty,
-            "job_title": inv.job.title,
-            "candidate_name": inv.candidate.name,
-            "expires_at": inv.expires_at.isoformat(),
-            "current_question": rows.question_payload(question) if question else None,
-        },
-    }
-    result = AIInterviewResult.objects.filter(session=session).first()
-    if result is not None:
-        snapshot["session"]["result"] = rows.result_payload(result)
-    return snapshot
+    result = AIInterviewResult.objects.filter(session=session).first() if session.status == Status.COMPLETED else None
+    return rows.snapshot(session, current_question(session), result)
 
 
 def answer_summaries(*, session_id: Id) -> list[dict[str, Any]]:
@@ -110,6 +86,11 @@ def pending_work(*, older_than: float = 0.0) -> tuple[list[str], list[str]]:
         [str(pk) for pk in sessions.values_list("pk", flat=True)[:200]],
         [str(pk) for pk in responses.order_by("received_at").values_list("pk", flat=True)[:500]],
     )
+
+
+def pending_evaluations() -> int:
+    """Acknowledged answers not graded yet (all workers; the `/metrics` gauge)."""
+    return AIInterviewResponse.objects.filter(evaluation_status=EvaluationStatus.PENDING).count()
 
 
 def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
@@ -289,6 +270,8 @@ def calibration_payload(calibration: Calibration) -> dict[str, Any]:
 
 def calibrations() -> list[dict[str, Any]]:
     return [calibration_payload(c) for c in Calibration.objects.select_related("created_by")[:100]]
+
+
 # --- staff -----------------------------------------------------------------------------------------
 
 # The staff list: sessions not yet over, and those that ended recently (to review).

@@ -173,10 +173,19 @@ def _feed(session: AIInterviewSession, frame_type: str, payload: dict[str, Any],
     return feed(session, frame_type, {**payload, "progress": rows.progress(session)}, out)
 
 
-def _ask(session: AIInterviewSession, index: int, now: datetime, out: Emitted) -> Frame:
-    question = AIInterviewQuestion.objects.get(session=session, order=index)
+def _ask(
+    session: AIInterviewSession, index: int, now: datetime, out: Emitted, *, question: AIInterviewQuestion | None = None
+) -> Frame:
+    """Ask the question at `index`: `question` when the caller has its row (saves the SELECT)."""
+    if question is None or question.order != index:
+        question = AIInterviewQuestion.objects.get(session=session, order=index)
     question.asked_at = now
     question.save(update_fields=["asked_at"])
+    return _announce(session, question, out)
+
+
+def _announce(session: AIInterviewSession, question: AIInterviewQuestion, out: Emitted) -> Frame:
+    """The frames of a question just asked: the staff feed's and the candidate's."""
     _feed(session, "question.asked", {"question": rows.staff_question(question)}, out)
     return append(
         session,
@@ -471,7 +480,15 @@ def answer_submit(
 # --- background work: questions ----------------------------------------------------------------
 
 
-def generation_claim(*, session_id: Id, owner: str = "") -> InterviewContext | None:
+@dataclass(frozen=True)
+class GenerationJob:
+    context: InterviewContext
+    # The lease taken (release it with this, so a lease another worker took since is never touched).
+    claimed_at: datetime
+    session_created_at: datetime
+
+
+def generation_claim(*, session_id: Id, owner: str = "") -> GenerationJob | None:
     """Take the lease on a session's question generation and return what the provider needs;
     None when the questions exist, the session is over, or a live worker holds the lease."""
     now = timezone.now()
@@ -485,7 +502,7 @@ def generation_claim(*, session_id: Id, owner: str = "") -> InterviewContext | N
         return None
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
     inv = session.invitation
-    return InterviewContext(
+    context = InterviewContext(
         candidate_name=inv.candidate.name,
         job_title=inv.job.title,
         job_description=inv.job.description,
@@ -494,6 +511,16 @@ def generation_claim(*, session_id: Id, owner: str = "") -> InterviewContext | N
         difficulty=inv.difficulty,  # type: ignore[arg-type]
         question_count=session.question_count,
         seed=str(session.pk),
+    )
+    return GenerationJob(context, now, session.created_at)
+
+
+def generation_release(*, session_id: Id, claimed_at: datetime) -> bool:
+    """Give back a generation lease this worker holds (shutdown), so another worker takes it now."""
+    return bool(
+        AIInterviewSession.objects.filter(
+            pk=session_id, questions_ready=False, generation_claimed_at=claimed_at
+        ).update(generation_claimed_at=None, generation_claimed_by="")
     )
 
 
@@ -509,28 +536,32 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
         if len(questions) < session.question_count:
             raise InterviewError(ErrorCode.QUESTIONS_NOT_READY, "the provider returned too few questions")
         limit = session.invitation.time_limit_seconds
-        AIInterviewQuestion.objects.bulk_create(
-            [
-                AIInterviewQuestion(
-                    session=session,
-                    order=i,
-                    # A model's text is stored cleaned like a candidate's (see text.py).
-                    text=clean(q.text),
-                    question_type=q.question_type,
-                    competency=clean(q.competency),
-                    difficulty=q.difficulty,
-                    reference_answer=clean(q.reference_answer),
-                    key_points=clean_json(list(q.key_points)),
-                    provenance=clean_json({**provenance, "source_id": q.source_id}),
-                    time_limit_seconds=limit,
-                )
-                for i, q in enumerate(questions[: session.question_count])
-            ]
-        )
-        new, decision = state.questions_generated(state_of(session))
+        created = [
+            AIInterviewQuestion(
+                session=session,
+                order=i,
+                # A model's text is stored cleaned like a candidate's (see text.py).
+                text=clean(q.text),
+                question_type=q.question_type,
+                competency=clean(q.competency),
+                difficulty=q.difficulty,
+                reference_answer=clean(q.reference_answer),
+                key_points=clean_json(list(q.key_points)),
+                provenance=clean_json({**provenance, "source_id": q.source_id}),
+                time_limit_seconds=limit,
+            )
+            for i, q in enumerate(questions[: session.question_count])
+        ]
+        # No question of this session existed (they are stored once, with questions_ready), so
+        # none was asked: decide first, and insert the first question already asked.
+        new, decision = state.questions_generated(state_of(session, known=(None, "")))
         rows.apply(session, new, now)
-        if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now, out)
+        asked = created[decision.ask_index] if decision.ask_index is not None else None
+        if asked is not None:
+            asked.asked_at = now
+        AIInterviewQuestion.objects.bulk_create(created)
+        if asked is not None:
+            _announce(session, asked, out)
         rows.save(session)
     return out
 
@@ -573,6 +604,9 @@ class EvaluationJob:
     # The active team calibration (version, mapping JSON), for a provider that applies it
     # itself; the worker then tells evaluation_store so (calibration_applied=version).
     calibration: Calibration | None = None
+    received_at: datetime | None = None
+    # The lease taken (release it with this, so a lease another worker took since is never touched).
+    claimed_at: datetime | None = None
 
     @property
     def last_attempt(self) -> bool:
@@ -602,14 +636,18 @@ def evaluation_claim(*, response_id: Id, owner: str = "") -> EvaluationJob | Non
         attempts=r.attempts,
         graded_examples=tuple(selectors.graded_examples_for(r.question, exclude_response_id=r.id)),
         calibration=selectors.active_calibration(),
+        received_at=r.received_at,
+        claimed_at=now,
     )
 
 
-def evaluation_release(*, response_id: Id) -> None:
-    """Give the lease back after a failed attempt so the next sweep retries soon."""
-    AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING).update(
-        claimed_at=None
-    )
+def evaluation_release(*, response_id: Id, claimed_at: datetime | None = None) -> bool:
+    """Give the lease back (a failed attempt, or shutdown) so the next sweep or another worker
+    takes it soon. With `claimed_at`, only if that lease is still the one held."""
+    held = AIInterviewResponse.objects.filter(pk=response_id, evaluation_status=EvaluationStatus.PENDING)
+    if claimed_at is not None:
+        held = held.filter(claimed_at=claimed_at)
+    return bool(held.update(claimed_at=None))
 
 
 def evaluation_store(
@@ -649,7 +687,14 @@ def evaluation_store(
             provider_calibration_version=calibration_applied,
             graded_example_ids=graded_example_ids,
         )
-        current = state_of(session)
+        # The question at current_index (if any): whether it was asked, and the one to ask next
+        # unless a follow-up is inserted before it; one query instead of an EXISTS and a SELECT.
+        at_index = None
+        if session.questions_ready and session.current_index < session.question_count:
+            at_index = AIInterviewQuestion.objects.filter(session=session, order=session.current_index).first()
+        current = state_of(
+            session, known=(at_index.asked_at, at_index.added_by_name) if at_index is not None else (None, "")
+        )
         follow_up = _follow_up_text(response, evaluation, current)
         new, decision = state.evaluation_recorded(current, follow_up=bool(follow_up))
         rows.apply(session, new, now)
@@ -665,7 +710,8 @@ def evaluation_store(
                 out,
             )
         if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now, out)
+            reuse = at_index if decision.insert_follow_up_at is None else None
+            _ask(session, decision.ask_index, now, out, question=reuse)
         if decision.complete:
             _complete(session, out)
         rows.save(session)

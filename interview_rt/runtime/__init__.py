@@ -4,8 +4,13 @@
 - the publish step (`outbox.py`): what services emitted goes out after commit, in order;
 - the background AI worker inside this process (embedded default) and the grading model's
   warm-up, started with the process, not on the first request or socket;
+- the AI provider, in a child process of its own (`aiproc.py`) where the machine has a core to
+  spare, so grading never competes with sockets for this process's core;
+- graceful shutdown (`Runtime.shutdown`): stop accepting, close candidate sockets with 1012, let
+  the worker finish or give back its leases, flush the outbox, stop the AI process, close the
+  providers' HTTP clients;
+- readiness (`health.py`) and Prometheus metrics (`metrics.py`).
 - beside the worker, the webhook sender (`webhooks.py`), which delivers the database's queue;
-- shutdown: stop the worker, flush the outbox, close the providers' HTTP clients.
 
 There is one `Runtime` per process (`runtime`). The ASGI application starts it when the server's
 loop starts (`install()`); `manage.py ai_worker` starts it with the worker on; tests start it per
@@ -17,16 +22,22 @@ what it emitted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import sys
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
 
+from ai_service import AIProvider
+from ai_service.types import GeneratedQuestion, InterviewContext
 from interview_rt.interviews import ai
 from interview_rt.interviews.events import Emitted
 
+from .aiproc import ProcessProvider, embedded_with_model, keyword_questions
 from .lanes import ANSWER, CANDIDATE, STAFF, WORKER, Lanes
 from .outbox import Outbox, messages, send
 from .webhooks import WebhookSender
@@ -37,7 +48,18 @@ T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
-__all__ = ["AIWorker", "Runtime", "answer_db", "candidate_db", "install", "publish", "runtime", "staff_db", "worker_db"]
+__all__ = [
+    "AIWorker",
+    "Runtime",
+    "answer_db",
+    "candidate_db",
+    "install",
+    "publish",
+    "runtime",
+    "staff_db",
+    "waiting_db",
+    "worker_db",
+]
 
 
 def emitted_of(result: object) -> Emitted | None:
@@ -55,6 +77,15 @@ class Runtime:
         self.worker: AIWorker | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._process: ProcessProvider | None = None
+        # The grading model of this process's worker: "off" (no worker here), "loading", "ready".
+        self.model = "off"
+        self.model_info: dict[str, Any] = {}
+        # Shutdown: hooks the server registers (stop accepting, close sockets), run first.
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        self.stopping = False
+        self._shutdown: asyncio.Task[None] | None = None
+        self._stopped: asyncio.Event | None = None
 
     # --- calls -----------------------------------------------------------------------------------
 
@@ -80,6 +111,13 @@ class Runtime:
         """The write behind an answer's acknowledgement: ahead of everything else."""
         return self._db(fn, ANSWER)
 
+    def waiting_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+        """Work a connected candidate is waiting on (the first question's claim and store, the
+        catch-up after connect): with the answers, ahead of new connects, so a connect storm
+        finishes the candidates it started instead of queueing their next step behind every new
+        connect (bench storm: each session's later trips waited behind the whole queue)."""
+        return self._db(fn, ANSWER)
+
     def candidate_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         """A service or selector for a candidate's socket or request."""
         return self._db(fn, CANDIDATE)
@@ -97,6 +135,24 @@ class Runtime:
         if emitted:
             self.outbox.publish(emitted)
 
+    # --- the AI provider -------------------------------------------------------------------------
+
+    def provider(self) -> AIProvider:
+        """The provider the worker calls: in a child process (`settings.AI_PROCESS`), or here."""
+        if settings.AI_PROCESS:
+            if self._process is None or self._process.closed:
+                self._process = ProcessProvider(settings.AI_PROVIDERS, warm_up=settings.AI_WARM_UP)
+            return self._process
+        return ai.provider()
+
+    async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:
+        """Questions for a session; never waits for the grading model to load (keywords until then)."""
+        provider = self.provider()
+        loading = self.model == "loading" and not isinstance(provider, ProcessProvider)
+        if loading and embedded_with_model(settings.AI_PROVIDERS):
+            return await asyncio.to_thread(keyword_questions, context)
+        return await provider.generate_questions(context)
+
     # --- life cycle ------------------------------------------------------------------------------
 
     @property
@@ -109,27 +165,47 @@ class Runtime:
         if self.started:
             return
         self.loop = asyncio.get_running_loop()
+        self.stopping = False
+        self._shutdown = None
+        self._stopped = asyncio.Event()
         self.outbox.start()
         with_worker = settings.AI_WORKER_INPROCESS if inprocess_worker is None else inprocess_worker
         if with_worker:
             self.worker = AIWorker(self)
-            if settings.AI_WARM_UP:
-                self._spawn(self._warm_up(), "ai-warm-up")
+            self._start_warm_up()
             self._spawn(self.worker.run(), "ai-worker")
             self._start_webhooks()
-        log.info("runtime started (in-process AI worker: %s)", "on" if with_worker else "off")
+        log.info(
+            "runtime started (in-process AI worker: %s, AI process: %s)",
+            "on" if with_worker else "off",
+            "on" if with_worker and settings.AI_PROCESS else "off",
+        )
 
     async def run_worker(self, *, concurrency: int | None = None) -> None:
-        """A worker process (`manage.py ai_worker`): the runtime with the worker in the foreground."""
+        """A worker process (`manage.py ai_worker`): the runtime with the worker in the foreground,
+        until SIGTERM or SIGINT, which stop it gracefully (see `shutdown`)."""
         await self.start(inprocess_worker=False)
         self.worker = AIWorker(self, concurrency=concurrency)
-        if settings.AI_WARM_UP:
-            self._spawn(self._warm_up(), "ai-warm-up")
+        self._start_warm_up()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, lambda: loop.create_task(self.shutdown()))
         self._start_webhooks()
+        self._spawn(self.worker.run(), "ai-worker")
         try:
-            await self.worker.run()
+            assert self._stopped is not None
+            await self._stopped.wait()
         finally:
-            await self.stop()
+            if not self.stopping:
+                await self.shutdown()
+
+    def _start_warm_up(self) -> None:
+        if settings.AI_WARM_UP:
+            self.model = "loading"
+            self._spawn(self._warm_up(), "ai-warm-up")
+        else:
+            self.model = "ready"  # loads on first use (tests)
 
     def _start_webhooks(self) -> None:
         # Wherever the AI worker runs, so a deployment with separate workers sends from them.
@@ -141,13 +217,52 @@ class Runtime:
 
     async def _warm_up(self) -> None:
         # Beside the worker: jobs start at once and wait for the model only if they need it.
+        provider = self.provider()
         try:
-            await ai.provider().warm_up()
+            await provider.warm_up()
         except Exception:
             log.exception("provider warm-up failed; it will load on first use")
+        if isinstance(provider, ProcessProvider):
+            self.model_info = dict(provider.info)
+        else:
+            version = getattr(provider, "grader_version", None) or getattr(
+                getattr(provider, "fallback", None), "grader_version", None
+            )
+            self.model_info = {"provider": provider.name, **({"grader": version} if version else {})}
+        self.model = "ready"
+
+    async def shutdown(self) -> None:
+        """Graceful stop (SIGTERM), once, bounded by SHUTDOWN_TIMEOUT_SECONDS: run the server's
+        hooks (stop accepting, close candidate sockets with 1012), stop the worker taking jobs,
+        give the jobs in hand SHUTDOWN_GRACE_SECONDS to finish and release the rest, send what
+        the outbox holds, stop the AI process."""
+        if self._shutdown is None:
+            self._shutdown = asyncio.get_running_loop().create_task(self._graceful(), name="runtime-shutdown")
+        await asyncio.shield(self._shutdown)
+
+    async def _graceful(self) -> None:
+        self.stopping = True
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(settings.SHUTDOWN_TIMEOUT_SECONDS):
+                for hook in self.shutdown_hooks:
+                    try:
+                        await hook()
+                    except Exception:
+                        log.exception("shutdown hook %r failed", hook)
+                # Stop receiving nudges first: a nudge taken now could not be run here.
+                for task in [t for t in self._tasks if t.get_name() == "ai-worker"]:
+                    task.cancel()
+                if self.worker is not None:
+                    outcome = await self.worker.shutdown(settings.SHUTDOWN_GRACE_SECONDS)
+                    log.info("shutdown: AI worker stopped after %.1fs: %s", time.monotonic() - started, outcome)
+                await self.stop(timeout=3.0)
+        except TimeoutError:
+            log.error("graceful shutdown took longer than %ss; stopping anyway", settings.SHUTDOWN_TIMEOUT_SECONDS)
+        log.warning("runtime stopped in %.1fs", time.monotonic() - started)
 
     async def stop(self, timeout: float = 5.0) -> None:
-        """Stop the worker (bounded), send what is queued, close the providers' HTTP clients."""
+        """Stop the worker (bounded), send what is queued, close the providers."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -158,10 +273,18 @@ class Runtime:
             await self.worker.drain(timeout=timeout)
             self.worker = None
         await self.outbox.stop(timeout)
+        process, self._process = self._process, None
         try:
+            if process is not None:
+                began = time.monotonic()
+                await process.aclose()
+                log.info("AI process stopped in %.1fs", time.monotonic() - began)
             await ai.registry().aclose()
         except Exception:
             log.exception("closing AI providers failed")
+        self.model = "off"
+        if self._stopped is not None:
+            self._stopped.set()
         self.loop = None
 
 
@@ -175,6 +298,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 runtime = Runtime()
 answer_db = runtime.answer_db
 candidate_db = runtime.candidate_db
+waiting_db = runtime.waiting_db
 worker_db = runtime.worker_db
 staff_db = runtime.staff_db
 publish = runtime.publish
@@ -194,7 +318,8 @@ def install() -> None:
         reactor._asyncioEventloop.create_task(runtime.start())
 
     def stop() -> Any:
-        return defer.Deferred.fromFuture(reactor._asyncioEventloop.create_task(runtime.stop()))
+        # SIGTERM/SIGINT: Twisted stops the reactor, which runs this first (see Runtime.shutdown).
+        return defer.Deferred.fromFuture(reactor._asyncioEventloop.create_task(runtime.shutdown()))
 
     reactor.callWhenRunning(start)
     reactor.addSystemEventTrigger("before", "shutdown", stop)
@@ -208,6 +333,6 @@ async def lifespan_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             await runtime.start()
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            await runtime.stop()
+            await runtime.shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return

@@ -26,6 +26,8 @@ from typing import Any, ParamSpec, TypeVar, cast
 from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 
+from .metrics import DB_WAIT
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -36,6 +38,24 @@ ANSWER, CANDIDATE, WORKER, STAFF = 0, 1, 2, 3
 # candidate's). Measured: plain FIFO with the worker let a burst of watches (5 staff sockets x 100
 # sessions) delay first questions by seconds; strictly last, a busy worker starved a watch.
 STAFF_TURN_AFTER = 0.2
+LANE_NAMES = {ANSWER: "answer", CANDIDATE: "candidate", WORKER: "worker", STAFF: "staff"}
+
+
+# Resolved once: prometheus-client's labels() stringifies its arguments on every call (py-spy
+# showed it among the hot leaves when resolved per database call).
+_WAIT = {lane: DB_WAIT.labels(name) for lane, name in LANE_NAMES.items()}
+
+
+def _timed(fn: Callable[..., T], lane: int) -> Callable[..., T]:
+    """`fn`, observing how long it waited for its thread (the metric interview_db_lane_wait_seconds)."""
+    histogram = _WAIT[lane]
+    queued = time.perf_counter()
+
+    def run(*args: Any, **kwargs: Any) -> T:
+        histogram.observe(time.perf_counter() - queued)
+        return fn(*args, **kwargs)
+
+    return run
 
 
 class PriorityThread:
@@ -97,12 +117,24 @@ class PriorityThread:
 class Lane(Executor):
     """An Executor view of a PriorityThread at one priority (what asyncio's run_in_executor takes)."""
 
-    def __init__(self, runner: PriorityThread, priority: int) -> None:
+    def __init__(self, runner: PriorityThread, priority: int, lane: int | None = None) -> None:
         self.runner = runner
         self.priority = priority
+        self.lane = priority if lane is None else lane
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self.runner.submit(self.priority, fn, *args, **kwargs)
+        return self.runner.submit(self.priority, _timed(fn, self.lane), *args, **kwargs)
+
+
+class TimedPool(Executor):
+    """A thread pool seen from one lane, observing each call's wait for a thread."""
+
+    def __init__(self, pool: ThreadPoolExecutor, lane: int) -> None:
+        self.pool = pool
+        self.lane = lane
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return self.pool.submit(_timed(fn, self.lane), *args, **kwargs)
 
 
 class Lanes:
@@ -121,12 +153,13 @@ class Lanes:
                         self._executors[lane] = Lane(runner, lane)
                 else:
                     pool = ThreadPoolExecutor(settings.CANDIDATE_DB_THREADS, thread_name_prefix="candidate-db")
-                    self._executors[ANSWER] = self._executors[CANDIDATE] = pool
-                    self._executors[WORKER] = ThreadPoolExecutor(
-                        settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db"
+                    self._executors[ANSWER] = TimedPool(pool, ANSWER)
+                    self._executors[CANDIDATE] = TimedPool(pool, CANDIDATE)
+                    self._executors[WORKER] = TimedPool(
+                        ThreadPoolExecutor(settings.AI_WORKER_DB_THREADS, thread_name_prefix="ai-worker-db"), WORKER
                     )
-                    self._executors[STAFF] = ThreadPoolExecutor(
-                        settings.STAFF_DB_THREADS, thread_name_prefix="staff-db"
+                    self._executors[STAFF] = TimedPool(
+                        ThreadPoolExecutor(settings.STAFF_DB_THREADS, thread_name_prefix="staff-db"), STAFF
                     )
             return self._executors[kind]
 

@@ -26,16 +26,21 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
 from ai_service import ProviderError
 from ai_service.registry import question_provenance
 from ai_service.types import EvaluationRequest, GradedExample, Leniency
-from interview_rt.interviews import ai, selectors, services
-from interview_rt.interviews.events import EVALUATE, GENERATE
+from interview_rt.interviews import selectors, services
+from interview_rt.interviews.events import EVALUATE, GENERATE, Job
+
+from . import metrics
+from .outbox import send
 
 if TYPE_CHECKING:
     from . import Runtime
@@ -53,6 +58,8 @@ def _leniency(mapping: dict[str, Any]) -> Leniency | None:
     except Exception:
         log.warning("calibration mapping is not a valid Leniency; the project applies it instead")
         return None
+
+
 class Backoff:
     """A growing pause between retries of something that is down, and one log line per outage."""
 
@@ -84,6 +91,9 @@ class AIWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         # Jobs queued or running here: a sweep or a repeated nudge must not run them twice.
         self._inflight: set[tuple[str, str]] = set()
+        # Leases this worker holds now, by job: released at shutdown if the job cannot finish.
+        self._leases: dict[tuple[str, str], datetime] = {}
+        self.stopping = False
         self._heartbeat: asyncio.Task[None] | None = None
 
     # --- heartbeat -----------------------------------------------------------------------------
@@ -121,18 +131,32 @@ class AIWorker:
 
     async def generate(self, session_id: str) -> None:
         await self.alive()
-        context = await self.runtime.worker_db(services.generation_claim)(session_id=session_id, owner=self.id)
-        if context is None:
+        # A connected candidate waits on this one (the first question): its database calls go
+        # ahead of new connects and evaluation writes.
+        job = await self.runtime.waiting_db(services.generation_claim)(session_id=session_id, owner=self.id)
+        if job is None:
             return
-        provider = ai.provider()
-        started = time.perf_counter()
+        key = (GENERATE, session_id)
+        self._leases[key] = job.claimed_at
         try:
-            questions = await provider.generate_questions(context)
+            await self._generate(session_id, job)
+        finally:
+            self._leases.pop(key, None)
+
+    async def _generate(self, session_id: str, job: services.GenerationJob) -> None:
+        provider = self.runtime.provider()
+        started = time.perf_counter()
+        metrics.child(metrics.PROVIDER_CALLS, GENERATE, provider.name).inc()
+        try:
+            questions = await self.runtime.generate_questions(job.context)
         except ProviderError as exc:
             log.warning("question generation failed for %s: %s", session_id, exc.kind)
+            metrics.child(metrics.PROVIDER_ERRORS, GENERATE, exc.kind).inc()
             await self.runtime.worker_db(services.generation_failed)(session_id=session_id, error=exc.kind)
             return
-        latency = round((time.perf_counter() - started) * 1000, 2)
+        elapsed = time.perf_counter() - started
+        metrics.child(metrics.PROVIDER_LATENCY, GENERATE).observe(elapsed)
+        latency = round(elapsed * 1000, 2)
         stated = question_provenance(questions)
         provenance: dict[str, object] = {"provider": provider.name, "alias": provider.alias, "latency_ms": latency}
         if stated is not None:
@@ -144,15 +168,28 @@ class AIWorker:
                 fallback_used=stated.fallback_used,
                 error_kind=stated.error_kind,
             )
-        await self.runtime.worker_db(services.questions_store)(
+            if stated.fallback_used:
+                metrics.child(metrics.PROVIDER_FALLBACKS, GENERATE, stated.error_kind or "unknown").inc()
+        emitted = await self.runtime.waiting_db(services.questions_store)(
             session_id=session_id, questions=questions, provenance=provenance
         )
+        if emitted.of_type("question.asked"):
+            metrics.FIRST_QUESTION.observe(max(0.0, (timezone.now() - job.session_created_at).total_seconds()))
 
     async def evaluate(self, response_id: str) -> None:
         await self.alive()
         job = await self.runtime.worker_db(services.evaluation_claim)(response_id=response_id, owner=self.id)
         if job is None:
             return
+        key = (EVALUATE, response_id)
+        if job.claimed_at is not None:
+            self._leases[key] = job.claimed_at
+        try:
+            await self._evaluate(response_id, job)
+        finally:
+            self._leases.pop(key, None)
+
+    async def _evaluate(self, response_id: str, job: services.EvaluationJob) -> None:
         request = EvaluationRequest(
             question=job.question,
             response=job.answer,
@@ -169,29 +206,41 @@ class AIWorker:
             ),
             leniency=_leniency(job.calibration.mapping) if job.calibration else None,
         )
+        provider = self.runtime.provider()
+        metrics.child(metrics.PROVIDER_CALLS, EVALUATE, provider.name).inc()
+        started = time.perf_counter()
         try:
-            evaluation = await ai.provider().evaluate(request)
+            evaluation = await provider.evaluate(request)
         except ProviderError as exc:
             log.warning("evaluation of %s failed (attempt %s): %s", response_id, job.attempts, exc.kind)
+            metrics.child(metrics.PROVIDER_ERRORS, EVALUATE, exc.kind).inc()
             if job.last_attempt:
                 await self.runtime.worker_db(services.evaluation_store)(
                     response_id=response_id, evaluation=None, error_kind=exc.kind
                 )
             else:
                 await self.runtime.worker_db(services.evaluation_release)(response_id=response_id)
+                metrics.child(metrics.LEASES_RELEASED, EVALUATE).inc()
             return
+        metrics.child(metrics.PROVIDER_LATENCY, EVALUATE).observe(time.perf_counter() - started)
+        if evaluation.provenance.fallback_used:
+            metrics.child(metrics.PROVIDER_FALLBACKS, EVALUATE, evaluation.provenance.error_kind or "unknown").inc()
         # Did the provider apply the team's leniency itself (its provenance names the version)?
         calibration: Any = evaluation.provenance.details.get("calibration") or {}
         applied = request.leniency is not None and bool(calibration.get("leniency_version"))
-        await self.runtime.worker_db(services.evaluation_store)(
+        emitted = await self.runtime.worker_db(services.evaluation_store)(
             response_id=response_id,
             evaluation=evaluation,
             graded_example_ids=[e.review_id for e in job.graded_examples],
             calibration_applied=job.calibration.version if applied and job.calibration else None,
         )
+        if emitted and job.received_at is not None:
+            metrics.ANSWER_FEEDBACK.observe(max(0.0, (timezone.now() - job.received_at).total_seconds()))
 
     async def handle(self, message: dict[str, Any]) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))
+        gauge = metrics.child(metrics.JOBS_IN_PROGRESS, str(kind))
+        gauge.inc()
         try:
             if kind == GENERATE:
                 await self.generate(object_id)
@@ -201,11 +250,14 @@ class AIWorker:
                 log.warning("unknown AI job %r", kind)
         except Exception:  # one bad job must not stop the service; the sweep retries it
             log.exception("AI job %s %s crashed", kind, object_id)
+        finally:
+            gauge.dec()
 
     def submit(self, message: dict[str, Any]) -> bool:
-        """Run a job concurrently with others; False if the same job is already queued here."""
+        """Run a job concurrently with others; False if the same job is already queued here, or
+        the worker is stopping (the job stays in the database for another worker)."""
         key = (str(message.get("kind")), str(message.get("id")))
-        if key in self._inflight:
+        if key in self._inflight or self.stopping:
             return False
         self._inflight.add(key)
 
@@ -216,7 +268,7 @@ class AIWorker:
             finally:
                 self._inflight.discard(key)
 
-        task = asyncio.get_running_loop().create_task(run())
+        task = asyncio.get_running_loop().create_task(run(), name=f"ai-job {key[0]} {key[1]}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return True
@@ -241,11 +293,57 @@ class AIWorker:
                 return
             await asyncio.wait(list(self._tasks), timeout=remaining)
 
+    async def shutdown(self, grace: float) -> dict[str, int]:
+        """Graceful stop: take no new job; give the jobs in hand `grace` seconds to finish; then
+        cancel the rest, give their leases back and nudge the channel so another worker (over a
+        shared channel layer) takes them at once instead of after the lease expires."""
+        self.stopping = True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, grace)
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(list(self._tasks), timeout=deadline - loop.time())
+        unfinished = list(self._inflight)
+        held = dict(self._leases)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=2.0)
+        released = 0
+        for (kind, object_id), claimed_at in held.items():
+            try:
+                if kind == EVALUATE:
+                    ok = await self.runtime.worker_db(services.evaluation_release)(
+                        response_id=object_id, claimed_at=claimed_at
+                    )
+                else:
+                    ok = await self.runtime.worker_db(services.generation_release)(
+                        session_id=object_id, claimed_at=claimed_at
+                    )
+            except Exception:
+                log.exception("releasing the lease of %s %s failed", kind, object_id)
+                continue
+            if ok:
+                released += 1
+                metrics.child(metrics.LEASES_RELEASED, kind).inc()
+        for kind, object_id in unfinished:
+            await send(("send", settings.AI_WORKER_CHANNEL, Job(kind, object_id).message()))
+        if unfinished:
+            log.warning(
+                "AI worker stopped with %d jobs unfinished (%d leases released, handed back to the channel)",
+                len(unfinished),
+                released,
+            )
+        await self.gone()
+        return {"unfinished": len(unfinished), "released": released}
+
     # --- loop ----------------------------------------------------------------------------------
 
     async def run(self, *, stop: asyncio.Event | None = None) -> None:
-        """Receive nudges from the channel layer and sweep the database, until `stop` is set or
-        the task is cancelled; neither a channel-layer nor a database outage ends it."""
+        """Receive nudges from the channel layer and sweep the database, until `stop` is set, the
+        task is cancelled or `shutdown` begins; neither a channel-layer nor a database outage ends
+        it. The sweep runs in a task of its own: its query runs on the worker lane, which a connect
+        storm keeps busy, and the nudges must keep flowing meanwhile (bench storm: first questions
+        stalled for the length of the storm while the loop waited on its sweep)."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
         await _retrying("worker start (heartbeat)", self.alive, stop)
@@ -255,13 +353,14 @@ class AIWorker:
         finally:
             sweeper.cancel()
             await asyncio.gather(sweeper, return_exceptions=True)
-            await self.gone()
+            if not self.stopping:  # else `shutdown` removes the heartbeat once the jobs are done
+                await self.gone()
 
     async def _sweep_loop(self, stop: asyncio.Event | None) -> None:
         interval = settings.AI_WORKER_SWEEP_SECONDS
         backoff = Backoff("sweep (database)")
         first = True
-        while stop is None or not stop.is_set():
+        while (stop is None or not stop.is_set()) and not self.stopping:
             try:
                 # At start everything pending is an orphan; later, leave fresh work to its nudge.
                 await self.sweep(older_than=0.0 if first else interval)
@@ -275,7 +374,7 @@ class AIWorker:
     async def _receive_loop(self, layer: Any, stop: asyncio.Event | None) -> None:
         interval = settings.AI_WORKER_SWEEP_SECONDS
         backoff = Backoff("channel layer receive")
-        while stop is None or not stop.is_set():
+        while (stop is None or not stop.is_set()) and not self.stopping:
             try:
                 # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
                 # as the receive completes, and the worker would never stop.

@@ -121,7 +121,10 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    # channels' in-memory layer with its O(open sockets) sweep amortised (interview_rt/runtime/layers.py).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "interview_rt.runtime.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -285,6 +288,15 @@ AI_WORKER_INPROCESS = env_bool("AI_WORKER_INPROCESS", not REDIS_URL)
 AI_WORKER_CHANNEL = "ai-worker"
 # Load the grading model when the process starts (off in tests: each test loads it on use).
 AI_WARM_UP = env_bool("AI_WARM_UP", True)
+# Run the AI provider (grading, question ranking) in a child process of the worker's process, so
+# it uses a second core: "auto" (on when this machine has more than one core), "1" or "0".
+_ai_process = os.environ.get("AI_PROCESS", "auto").strip().lower()
+AI_PROCESS = (os.cpu_count() or 1) > 1 if _ai_process == "auto" else env_bool("AI_PROCESS", False)
+# Graceful shutdown (SIGTERM): jobs in hand get SHUTDOWN_GRACE_SECONDS to finish before their
+# leases are given back; the whole stop is bounded by SHUTDOWN_TIMEOUT_SECONDS (keep it under the
+# orchestrator's kill timeout, typically 30 s).
+SHUTDOWN_GRACE_SECONDS = float(os.environ.get("SHUTDOWN_GRACE_SECONDS", "10"))
+SHUTDOWN_TIMEOUT_SECONDS = float(os.environ.get("SHUTDOWN_TIMEOUT_SECONDS", "25"))
 # Seconds an evaluation may stay claimed by a live worker before another takes it over (a job
 # stuck in a live process). A dead process's leases go sooner: each worker writes a heartbeat every
 # AI_WORKER_HEARTBEAT_SECONDS, and one silent for AI_WORKER_DEAD_AFTER_SECONDS is dead, its leases

@@ -16,3 +16,4 @@ AI_WARM_UP = False
 RATE_LIMITS_ENABLED = False
 # Most tests are about the flow after consent; tests of consent turn it on.
 INTERVIEW_REQUIRE_CONSENT = False
+AI_PROCESS = False

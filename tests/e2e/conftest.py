@@ -1,4 +1,5 @@
-"""Real processes on loopback: a migrated SQLite file, `create_interview`, and daphne."""
+"""Real processes on loopback: a migrated SQLite file, `create_interview`, and the server as
+deployed (`python -m interview_rt.server`: daphne with a listen backlog and graceful shutdown)."""
 
 from __future__ import annotations
 
@@ -56,9 +57,10 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 120
 
 
 class Server:
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], port: int, name: str = "daphne") -> None:
         self.env = env
         self.port = port
+        self.name = name
         self.proc: subprocess.Popen[bytes] | None = None
 
     def manage(self, *args: str) -> str:
@@ -87,19 +89,14 @@ class Server:
             args += [f"--{key.replace('_', '-')}", str(value)]
         return json.loads(self.manage(*args))
 
+    @property
+    def log_path(self) -> Path:
+        return Path(self.env["E2E_DIR"]) / f"{self.name}.log"
+
     def start(self) -> None:
-        log = open(Path(self.env["E2E_DIR"]) / "daphne.log", "ab")  # noqa: SIM115
+        log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "interview_rt.serve",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "interview_rt.asgi:application",
-            ],
+            [sys.executable, "-m", "interview_rt.server", "-b", "127.0.0.1", "-p", str(self.port), "-v", "0"],
             cwd=ROOT,
             env=self.env,
             stdout=log,

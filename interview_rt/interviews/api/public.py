@@ -266,7 +266,3 @@ async def access_view(request: HttpRequest, token: str) -> JsonResponse:
         }
 
     return JsonResponse(await candidate_db(info)())
-
-
-async def health_view(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})

@@ -64,14 +64,7 @@ class Command(BaseCommand):
             return
         os.execvp(
             sys.executable,
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                options["host"],
-                "-p",
-                str(options["port"]),
-                "interview_rt.asgi:application",
-            ],
+            # daphne with a listen backlog and graceful shutdown (interview_rt/server.py); the
+            # runtime starts the AI process (grading on the second core) beside it.
+            [sys.executable, "-m", "interview_rt.server", "-b", options["host"], "-p", str(options["port"])],
         )
