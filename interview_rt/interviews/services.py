@@ -261,7 +261,8 @@ def _connect(invitation: InterviewInvitation, last_seq: int | None, now: datetim
             out.job(GENERATE, session.pk)
         elif changed:
             rows.save(session)
-        result = AIInterviewResult.objects.filter(session=session).first() if session.status == "completed" else None
+        completed = session.status == state.Status.COMPLETED
+        result = AIInterviewResult.objects.filter(session=session).first() if completed else None
         snapshot = rows.snapshot(session, current, result)
         missed = selectors.frames_after(session_id=session.pk, seq=last_seq) if last_seq is not None else []
     return Connection(str(session.pk), snapshot, missed, start_error, out)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -34,6 +35,7 @@ from ai_service.types import GeneratedQuestion, InterviewContext
 from interview_rt.interviews import ai
 from interview_rt.interviews.events import Emitted
 
+from . import metrics
 from .aiproc import ProcessProvider, embedded_with_model, keyword_questions
 from .lanes import ANSWER, CANDIDATE, WORKER, Lanes
 from .outbox import Outbox, messages, send
@@ -233,6 +235,8 @@ class Runtime:
                 await self.stop(timeout=3.0)
         except TimeoutError:
             log.error("graceful shutdown took longer than %ss; stopping anyway", settings.SHUTDOWN_TIMEOUT_SECONDS)
+        # Multi-process metrics: this process's live gauges (sockets, jobs) stop counting.
+        metrics.process_exited(os.getpid())
         log.warning("runtime stopped in %.1fs", time.monotonic() - started)
 
     async def stop(self, timeout: float = 5.0) -> None:
