@@ -4,7 +4,8 @@
 (`interview_rt.ai_process`), so grading (CPU) uses the machine's second core while this process
 serves sockets and the database; this process never loads the model. It is an `AIProvider`, so
 the worker does not know the difference. `settings.AI_PROCESS` chooses (default: on where the
-worker runs and the machine has more than one core).
+worker runs inside a web process and the machine has more than one core; off in `manage.py
+ai_worker`, a process of its own, where the bench measured only the IPC cost).
 
 Cold start: question selection must never wait for the grading model. While the model is still
 loading, `generate_questions` of the embedded provider ranks the bank by keywords here (what the
