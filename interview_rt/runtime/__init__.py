@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import time
@@ -37,6 +38,7 @@ from ai_service.types import GeneratedQuestion, InterviewContext
 from interview_rt.interviews import ai
 from interview_rt.interviews.events import Emitted
 
+from . import metrics
 from .aiproc import ProcessProvider, embedded_with_model, keyword_questions
 from .lanes import ANSWER, CANDIDATE, STAFF, WORKER, Lanes
 from .outbox import Outbox, messages, send
@@ -78,6 +80,8 @@ class Runtime:
         self._tasks: list[asyncio.Task[Any]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._process: ProcessProvider | None = None
+        # The provider in a child process (settings.AI_PROCESS; decided when the worker starts).
+        self.ai_process = False
         # The grading model of this process's worker: "off" (no worker here), "loading", "ready".
         self.model = "off"
         self.model_info: dict[str, Any] = {}
@@ -139,7 +143,7 @@ class Runtime:
 
     def provider(self) -> AIProvider:
         """The provider the worker calls: in a child process (`settings.AI_PROCESS`), or here."""
-        if settings.AI_PROCESS:
+        if self.ai_process:
             if self._process is None or self._process.closed:
                 self._process = ProcessProvider(settings.AI_PROVIDERS, warm_up=settings.AI_WARM_UP)
             return self._process
@@ -170,6 +174,10 @@ class Runtime:
         self._stopped = asyncio.Event()
         self.outbox.start()
         with_worker = settings.AI_WORKER_INPROCESS if inprocess_worker is None else inprocess_worker
+        # auto: the child takes grading off the web process's core; a worker process of its own
+        # (run_worker) grades itself.
+        auto = with_worker and (os.cpu_count() or 1) > 1
+        self.ai_process = auto if settings.AI_PROCESS is None else bool(settings.AI_PROCESS)
         if with_worker:
             self.worker = AIWorker(self)
             self._start_warm_up()
@@ -178,13 +186,14 @@ class Runtime:
         log.info(
             "runtime started (in-process AI worker: %s, AI process: %s)",
             "on" if with_worker else "off",
-            "on" if with_worker and settings.AI_PROCESS else "off",
+            "on" if with_worker and self.ai_process else "off",
         )
 
     async def run_worker(self, *, concurrency: int | None = None) -> None:
         """A worker process (`manage.py ai_worker`): the runtime with the worker in the foreground,
         until SIGTERM or SIGINT, which stop it gracefully (see `shutdown`)."""
         await self.start(inprocess_worker=False)
+        self.ai_process = bool(settings.AI_PROCESS)  # auto: off, this process is the worker
         self.worker = AIWorker(self, concurrency=concurrency)
         self._start_warm_up()
         loop = asyncio.get_running_loop()
@@ -259,6 +268,8 @@ class Runtime:
                 await self.stop(timeout=3.0)
         except TimeoutError:
             log.error("graceful shutdown took longer than %ss; stopping anyway", settings.SHUTDOWN_TIMEOUT_SECONDS)
+        # Multi-process metrics: this process's live gauges (sockets, jobs) stop counting.
+        metrics.process_exited(os.getpid())
         log.warning("runtime stopped in %.1fs", time.monotonic() - started)
 
     async def stop(self, timeout: float = 5.0) -> None:

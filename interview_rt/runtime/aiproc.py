@@ -4,7 +4,8 @@
 (`interview_rt.ai_process`), so grading (CPU) uses the machine's second core while this process
 serves sockets and the database; this process never loads the model. It is an `AIProvider`, so
 the worker does not know the difference. `settings.AI_PROCESS` chooses (default: on where the
-worker runs and the machine has more than one core).
+worker runs inside a web process and the machine has more than one core; off in `manage.py
+ai_worker`, a process of its own, where the bench measured only the IPC cost).
 
 Cold start: question selection must never wait for the grading model. While the model is still
 loading, `generate_questions` of the embedded provider ranks the bank by keywords here (what the
@@ -112,7 +113,11 @@ class ProcessProvider(AIProvider):
                 limit=2**26,
             )
             self._write({"providers": self.providers, "alias": self.alias, "warm_up": self._warm_up})
-            self._reader_task = asyncio.get_running_loop().create_task(self._read(self._proc), name="ai-process-reader")
+            # Calls in flight belong to one child: if it dies, its reader fails only those.
+            self._pending = {}
+            self._reader_task = asyncio.get_running_loop().create_task(
+                self._read(self._proc, self._pending), name="ai-process-reader"
+            )
             log.info("AI process started (pid %s)", self._proc.pid)
 
     async def warm_up(self) -> None:
@@ -150,7 +155,8 @@ class ProcessProvider(AIProvider):
         await self.start()
         call_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[call_id] = future
+        pending = self._pending
+        pending[call_id] = future
         try:
             self._write(("call", call_id, op, args))
             return await future
@@ -159,9 +165,9 @@ class ProcessProvider(AIProvider):
                 self._write(("cancel", call_id))
             raise
         finally:
-            self._pending.pop(call_id, None)
+            pending.pop(call_id, None)
 
-    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+    async def _read(self, proc: asyncio.subprocess.Process, pending: dict[int, asyncio.Future[Any]]) -> None:
         from interview_rt.ai_process import read_frame
 
         assert proc.stdout is not None
@@ -171,7 +177,7 @@ class ProcessProvider(AIProvider):
                 kind = message[0]
                 if kind == "result":
                     _, call_id, ok, value = message
-                    future = self._pending.get(call_id)
+                    future = pending.get(call_id)
                     if future is None or future.done():
                         continue
                     if ok:
@@ -196,7 +202,7 @@ class ProcessProvider(AIProvider):
                     code = await proc.wait()
             except TimeoutError:
                 pass
-            for future in self._pending.values():
+            for future in pending.values():
                 if not future.done():
                     future.set_exception(ProviderUnavailable(f"the AI process exited ({code})", kind="unavailable"))
             if not self.closed:

@@ -288,10 +288,12 @@ AI_WORKER_INPROCESS = env_bool("AI_WORKER_INPROCESS", not REDIS_URL)
 AI_WORKER_CHANNEL = "ai-worker"
 # Load the grading model when the process starts (off in tests: each test loads it on use).
 AI_WARM_UP = env_bool("AI_WARM_UP", True)
-# Run the AI provider (grading, question ranking) in a child process of the worker's process, so
-# it uses a second core: "auto" (on when this machine has more than one core), "1" or "0".
+# Run the AI provider (grading, question ranking) in a child process, so it uses another core:
+# "auto" (None: on where the worker runs inside a web process and the machine has more than one
+# core; off in `manage.py ai_worker`, which is a process of its own: measured, the child only
+# added IPC there), "1" or "0".
 _ai_process = os.environ.get("AI_PROCESS", "auto").strip().lower()
-AI_PROCESS = (os.cpu_count() or 1) > 1 if _ai_process == "auto" else env_bool("AI_PROCESS", False)
+AI_PROCESS: bool | None = None if _ai_process == "auto" else env_bool("AI_PROCESS", False)
 # Graceful shutdown (SIGTERM): jobs in hand get SHUTDOWN_GRACE_SECONDS to finish before their
 # leases are given back; the whole stop is bounded by SHUTDOWN_TIMEOUT_SECONDS (keep it under the
 # orchestrator's kill timeout, typically 30 s).
