@@ -57,6 +57,8 @@ async def test_sigterm_mid_interview_and_the_interview_completes_on_another_serv
             # A lease that is not given back would block the interview for ten minutes.
             "AI_JOB_LEASE_SECONDS": "600",
             "SHUTDOWN_GRACE_SECONDS": "1",
+            # This test is about the shutdown, not consent (tests/e2e/test_daphne_interview.py).
+            "INTERVIEW_REQUIRE_CONSENT": "0",
         }
         a = server_factory(**common, AI_MODEL_API_ENDPOINT=slow.url)
         link = a.create_interview(questions=2, type="technical")
