@@ -161,6 +161,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         # The fallback grades without the embedding model: no model load on a busy 2-core machine.
         "AI_EMBEDDED_GRADER": "lexical",
         "RATE_LIMITS_ENABLED": "0",
+        # The candidates here answer at once; the consent notice is a page step (tested elsewhere).
+        "INTERVIEW_REQUIRE_CONSENT": "0",
     }
     env.pop("REDIS_PREFIX", None)
     Server(env, 0).manage("migrate", "--verbosity", "0")
