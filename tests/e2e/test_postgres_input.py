@@ -34,7 +34,11 @@ async def until(check: Any, timeout: float = 60.0) -> Any:
 
 async def test_unstorable_text_on_postgres(server_factory: Any, postgres_url: str) -> None:  # noqa: F811
     server = server_factory(
-        DATABASE_URL=postgres_url, AI_EMBEDDED_GRADER="lexical", AI_WARM_UP="0", DJANGO_SUPERUSER_PASSWORD=PASSWORD
+        DATABASE_URL=postgres_url,
+        AI_EMBEDDED_GRADER="lexical",
+        AI_WARM_UP="0",
+        DJANGO_SUPERUSER_PASSWORD=PASSWORD,
+        INTERVIEW_REQUIRE_CONSENT="0",
     )
     server.manage("createsuperuser", "--noinput", "--username", "staff", "--email", "s@example.com")
     socket_link = server.create_interview(questions=1)
@@ -75,7 +79,7 @@ async def test_unstorable_text_on_postgres(server_factory: Any, postgres_url: st
 async def test_the_embedded_worker_starts_with_the_server(server_factory: Any) -> None:
     """A session opened while no server ran (its question-generation nudge went nowhere) gets its
     questions once the server starts, before any client connects."""
-    server = server_factory(AI_EMBEDDED_GRADER="lexical", AI_WARM_UP="0")
+    server = server_factory(AI_EMBEDDED_GRADER="lexical", AI_WARM_UP="0", INTERVIEW_REQUIRE_CONSENT="0")
     link = server.create_interview(questions=2)
     opened = (
         server.manage(

@@ -119,6 +119,6 @@ def add_public_endpoints(result: dict[str, Any], generator: Any, request: Any, p
     for operations in result["paths"].values():
         for operation in operations.values():
             responses = operation.setdefault("responses", {})
-            for status, body in _errors(400, 401, 403, 404, 405, 413, 429).items():
+            for status, body in _errors(400, 401, 403, 404, 405, 409, 413, 429).items():
                 responses.setdefault(status, body)
     return result
