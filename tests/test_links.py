@@ -233,3 +233,14 @@ def test_error_body_carries_only_code_and_message() -> None:
 @pytest.mark.parametrize("payload", [{"i": 123, "e": 4_000_000_000}, {"i": uuid.uuid4().hex, "e": float("inf")}])
 def test_signed_payload_of_wrong_types_is_invalid_not_a_crash(payload: Any) -> None:
     invalid(signed(payload))
+
+
+def test_invitations_share_a_job_only_with_the_same_skills(make_invitation: MakeInvitation) -> None:
+    first, _ = make_invitation()
+    again, _ = make_invitation()
+    other, _ = make_invitation(skills=["go"])
+    other_again, _ = make_invitation(skills=["go"])  # two jobs of this title now: no ambiguity
+    unnamed, _ = make_invitation(skills=[])
+    assert again.job_id == first.job_id and unnamed.job_id == first.job_id
+    assert other.job_id != first.job_id and other_again.job_id == other.job_id
+    assert other.job.required_skills == ["go"]

@@ -118,10 +118,11 @@ def invitation_create(
         consent_required = settings.INTERVIEW_REQUIRE_CONSENT
     with transaction.atomic():
         if job is None:
-            job, _ = Job.objects.get_or_create(
-                title=job_title, description=job_description, owner=owner, defaults={"required_skills": list(skills)}
-            )
-            if list(skills) and job.required_skills != list(skills):
+            # The owner's job of this title and description, with these skills (any, if none are
+            # named): the same opening invited twice shares its job; other skills make another.
+            same = Job.objects.filter(title=job_title, description=job_description, owner=owner).order_by("pk")
+            job = next((j for j in same if not skills or j.required_skills == list(skills)), None)
+            if job is None:
                 job = Job.objects.create(
                     title=job_title, description=job_description, required_skills=list(skills), owner=owner
                 )
