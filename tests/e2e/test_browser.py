@@ -43,3 +43,29 @@ def test_candidate_completes_interview_in_browser(server_factory: Any, tmp_path:
         expect(page.locator("#result")).to_contain_text("Interview complete", timeout=120_000)
         page.screenshot(path=str(tmp_path / "candidate.png"), full_page=True)
         browser.close()
+
+
+def test_page_waits_out_a_refused_connect_and_resumes(server_factory: Any) -> None:
+    """Connects beyond the token's burst are refused (`rate_limited`, close 4429): the page waits
+    the `retry_after` it was given and resumes, instead of calling the link unusable."""
+    from playwright.sync_api import expect, sync_playwright
+
+    chromium = require_chromium()
+    # Two connects at once, then one per 4 s: the third load in a row is refused.
+    server = server_factory(RATE_LIMITS_ENABLED="1", RATE_LIMIT_SOCKET_CONNECT_TOKEN="2/0.25")
+    link = server.create_interview(questions=1, type="technical")
+    server.start()
+    received: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page()
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(str(payload))))
+        page.goto(f"{server.http}/interview/{link['token']}")
+        page.click("#accept")
+        expect(page.locator("#q-label")).to_contain_text("Question 1 of 1", timeout=120_000)
+        page.reload()
+        page.reload()
+        expect(page.locator("#q-label")).to_contain_text("Question 1 of 1", timeout=120_000)
+        expect(page.locator("#conn")).to_be_hidden()  # connected, not "this link cannot be used"
+        assert any('"rate_limited"' in frame for frame in received), received
+        browser.close()

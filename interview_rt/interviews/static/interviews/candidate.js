@@ -12,7 +12,7 @@
   const text = (el, v) => { el.textContent = v == null ? "" : String(v); };
   const VIEWS = ["consent", "preparing", "question", "waiting", "result"];
 
-  let socket = null, lastSeq = null, retry = 0, retryTimer = null, done = false, stopped = false;
+  let socket = null, lastSeq = null, retry = 0, retryTimer = null, retryAfterMs = 0, done = false, stopped = false;
   let total = 0, feedbackMode = "immediate";
   const answeredIds = new Set(), feedbackIds = new Set(), questions = {};
   let current = null, shownAt = 0, typed = false, away = null;
@@ -147,6 +147,15 @@
     "interview.completed"(f) { showResult(f.result, f.answers); },
     "error"(f) {
       text($("error"), `${f.message} (${f.code})`);
+      if (f.code === "rate_limited") {
+        // Refused unread: the same frame is sent again once the server says it may be.
+        retryAfterMs = 1000 * (f.retry_after || 1);
+        if (pending && f.client_id === pending.client_id) {
+          const again = pending;
+          setTimeout(() => { if (pending === again) send(again); }, retryAfterMs);
+        }
+        return;
+      }
       if (pending && f.client_id === pending.client_id) { pending = null; $("send").disabled = false; $("answer").disabled = false; }
     },
     "pong"() {},
@@ -183,6 +192,13 @@
     ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = null;
+      if (event.code === 4429) {
+        // Too many connects: wait as long as the error frame before the close said, then resume.
+        setConn("Reconnecting shortly… your answers are safe.");
+        retryTimer = setTimeout(connect, retryAfterMs || 5000);
+        retryAfterMs = 0;
+        return;
+      }
       if (event.code >= 4400 && event.code < 4500) {
         stopped = true;
         setConn(event.code === 4409 ? "This interview was opened in another window." : "This interview link cannot be used.");
