@@ -4,6 +4,7 @@ a real child, with the embedded provider's lexical grader (no model to load)."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
@@ -51,6 +52,16 @@ async def test_grades_and_writes_questions_in_a_child_process() -> None:
     assert provider.closed
     with pytest.raises(ProviderError):
         await provider.evaluate(REQUEST)  # closed: refuses instead of starting a new child
+
+
+async def test_the_child_grades_at_a_lower_priority_than_the_server() -> None:
+    provider = ProcessProvider(LEXICAL, nice=5)
+    try:
+        await asyncio.wait_for(provider.warm_up(), 60)
+        assert provider.pid is not None
+        assert os.getpriority(os.PRIO_PROCESS, provider.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 5
+    finally:
+        await provider.aclose()
 
 
 async def test_a_dead_child_fails_its_calls_and_the_next_call_restarts_it() -> None:

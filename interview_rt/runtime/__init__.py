@@ -145,7 +145,9 @@ class Runtime:
         """The provider the worker calls: in a child process (`settings.AI_PROCESS`), or here."""
         if self.ai_process:
             if self._process is None or self._process.closed:
-                self._process = ProcessProvider(settings.AI_PROVIDERS, warm_up=settings.AI_WARM_UP)
+                self._process = ProcessProvider(
+                    settings.AI_PROVIDERS, warm_up=settings.AI_WARM_UP, nice=settings.AI_PROCESS_NICE
+                )
             return self._process
         return ai.provider()
 

@@ -68,13 +68,16 @@ class ProcessProvider(AIProvider):
     restarted if it dies; calls in flight when it dies fail as `unavailable` and are retried by
     the worker like any provider failure)."""
 
-    def __init__(self, providers: Mapping[str, Mapping[str, Any]], alias: str = "default", warm_up: bool = True):
+    def __init__(
+        self, providers: Mapping[str, Mapping[str, Any]], alias: str = "default", warm_up: bool = True, nice: int = 0
+    ):
         super().__init__(alias, {})
         self.providers = {k: dict(v) for k, v in providers.items()}
         entry = self.providers[alias]
         self.name = "fallback" if entry.get("FALLBACK") else import_backend(entry["BACKEND"]).name
         self.keywords_while_loading = embedded_with_model(self.providers, alias)
         self._warm_up = warm_up
+        self._nice = nice
         self._proc: asyncio.subprocess.Process | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -112,7 +115,9 @@ class ProcessProvider(AIProvider):
                 stdout=asyncio.subprocess.PIPE,
                 limit=2**26,
             )
-            self._write({"providers": self.providers, "alias": self.alias, "warm_up": self._warm_up})
+            self._write(
+                {"providers": self.providers, "alias": self.alias, "warm_up": self._warm_up, "nice": self._nice}
+            )
             # Calls in flight belong to one child: if it dies, its reader fails only those.
             self._pending = {}
             self._reader_task = asyncio.get_running_loop().create_task(

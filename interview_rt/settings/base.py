@@ -294,6 +294,9 @@ AI_WARM_UP = env_bool("AI_WARM_UP", True)
 # added IPC there), "1" or "0".
 _ai_process = os.environ.get("AI_PROCESS", "auto").strip().lower()
 AI_PROCESS: bool | None = None if _ai_process == "auto" else env_bool("AI_PROCESS", False)
+# The child's niceness (added to the server's): sockets preempt grading, so an ack or a staff
+# frame never waits for a model batch on a machine whose cores grading fills (0: same priority).
+AI_PROCESS_NICE = int(os.environ.get("AI_PROCESS_NICE", "10"))
 # Graceful shutdown (SIGTERM): jobs in hand get SHUTDOWN_GRACE_SECONDS to finish before their
 # leases are given back; the whole stop is bounded by SHUTDOWN_TIMEOUT_SECONDS (keep it under the
 # orchestrator's kill timeout, typically 30 s).
