@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -780,6 +781,7 @@ async def warm_up_session(token: str, port: int, args: argparse.Namespace) -> di
 class AdminResult:
     index: int
     received_at: dict[str, float] = field(default_factory=dict)  # response_id -> perf_counter
+    in_transcript: set[str] = field(default_factory=set)  # answers first seen in a watch.transcript
     frames: int = 0
     watched: int = 0
     order_violations: list[str] = field(default_factory=list)
@@ -818,8 +820,9 @@ async def run_admin(
                     last[frame["session_id"]] = max(last.get(frame["session_id"], 0), frame["seq"])
                     # Answers given before the transcript was read reach the admin in it.
                     for item in frame["items"]:
-                        if item["answer"]:
-                            res.received_at.setdefault(item["answer"]["response_id"], now)
+                        if item["answer"] and item["answer"]["response_id"] not in res.received_at:
+                            res.received_at[item["answer"]["response_id"]] = now
+                            res.in_transcript.add(item["answer"]["response_id"])
                     continue
                 if kind == "error":
                     res.order_violations.append(f"error frame {frame.get('code')}")
@@ -846,9 +849,19 @@ def admin_delivery(results: list[SessionResult], admins: list[AdminResult]) -> d
     acked = {a.response_id: a.ack_at for r in results for a in r.answers if a.response_id and a.ack_at}
     delays = [at - acked[rid] for adm in admins for rid, at in adm.received_at.items() if rid in acked]
     missing = sum(1 for adm in admins for rid in acked if rid not in adm.received_at)
+    order = {a.response_id: a.order for r in results for a in r.answers if a.response_id}
+    by_order: dict[int, list[float]] = {}
+    for adm in admins:
+        for rid, at in adm.received_at.items():
+            if rid in acked:
+                by_order.setdefault(order[rid], []).append(at - acked[rid])
     return {
         "admins": len(admins),
         "answer_to_admin_ms": summary_ms(delays),
+        # Where the tail is: by the answer's place in its interview, and how many pairs came in a
+        # watch transcript rather than as a feed frame.
+        "answer_to_admin_ms_by_order": {str(k): summary_ms(v) for k, v in sorted(by_order.items())},
+        "pairs_in_transcript": sum(len(a.in_transcript & acked.keys()) for a in admins),
         "pairs_missing": missing,
         "admin_errors": [a.error for a in admins if a.error],
         "admin_order_violations": sum(len(a.order_violations) for a in admins),
@@ -1936,11 +1949,12 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
         sargs = argparse.Namespace(**vars(args))
         sargs.sessions = args.sessions or SCENARIOS[name]["sessions"]
         sargs.questions = args.questions or SCENARIOS[name]["questions"]
+        sargs.ramp_s = args.ramp_s if args.ramp_s is not None else SCENARIOS[name].get("ramp_s", 0)
+        sargs.hold = SCENARIOS[name]["kind"] in ("storm", "idle")
+        # The baseline is a copy of the complete scenario arguments, differing only in admins.
         runs: list[tuple[str, argparse.Namespace]] = [(name if not args.admins else f"{name}-admins", sargs)]
         if args.admins and args.admins_baseline:
             runs.insert(0, (f"{name}-no-admins", argparse.Namespace(**{**vars(sargs), "admins": 0})))
-        sargs.ramp_s = args.ramp_s if args.ramp_s is not None else SCENARIOS[name].get("ramp_s", 0)
-        sargs.hold = SCENARIOS[name]["kind"] in ("storm", "idle")
         pair = []
         for label, rargs in runs:
             report = await run_scenario(name, rargs, procs, workdir, template, label=label)
@@ -2008,6 +2022,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         log(f"FAILED: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
         return 1
     finally:
         procs.stop_all()

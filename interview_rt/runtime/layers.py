@@ -10,6 +10,8 @@ out through one task per member.
 This subclass keeps the semantics (capacity per channel, message expiry, group expiry) but sweeps
 at most once a second, copies only the top-level dict of a message (receivers never mutate a
 frame; the outbox builds a fresh message per send), and delivers a group send without tasks.
+`receive_nowait` lets a busy consumer take what is already queued in one go (see
+`consumers.admin_live`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,18 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
         self.require_valid_channel_name(channel)
         assert "__asgi_channel__" not in message
         self._put(channel, message)
+
+    def receive_nowait(self, channel: str) -> dict[str, Any] | None:
+        """The next message already queued on `channel`, or None (never waits)."""
+        queue = self.channels.get(channel)
+        if queue is None:
+            return None
+        try:
+            _, message = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+        # The queue stays even when empty: a receive() already waiting holds this very queue.
+        return message
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         assert isinstance(message, dict), "Message is not a dict"

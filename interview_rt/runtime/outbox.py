@@ -33,20 +33,17 @@ def messages(emitted: Emitted) -> list[Message]:
     ]
     # Staff frames travel encoded once: every staff socket sends the same text, and the channel
     # layer copies (in memory) or packs (Redis) a string, not a nested dict, per socket.
-    out += [
-        (
-            "group_send",
-            STAFF_GROUP,
-            {
-                "type": "staff.frame",
-                "job_id": s.job_id,
-                "session_id": s.session_id,
-                "seq": s.frame["seq"],
-                "text": json.dumps(s.frame),
-            },
+    if emitted.staff:
+        out.append(
+            (
+                "group_send",
+                STAFF_GROUP,
+                {
+                    "type": "staff.frames",
+                    "items": [[s.job_id, s.session_id, s.frame["seq"], json.dumps(s.frame)] for s in emitted.staff],
+                },
+            )
         )
-        for s in emitted.staff
-    ]
     out += [
         (
             "group_send",
@@ -60,6 +57,29 @@ def messages(emitted: Emitted) -> list[Message]:
         ("group_send", session_group(session_id), {"type": "session.close", "code": code})
         for session_id, code in emitted.closes
     ]
+    return out
+
+
+# Messages taken from the queue at once (a burst of commits: an evaluation batch, a connect storm).
+DRAIN_BATCH = 500
+
+
+def coalesce(batch: list[Message]) -> list[Message]:
+    """The batch with all its staff feed frames in one `staff.frames` message, where the first
+    was, in their order. Measured: with 5 staff sockets watching 100 busy sessions, each staff
+    consumer took its messages one event-loop round trip at a time, and an answer's frame waited
+    80-200 ms behind a burst of others in each socket's queue; one message per burst is one trip."""
+    out: list[Message] = []
+    staff: dict[str, Any] | None = None
+    for method, target, body in batch:
+        if target == STAFF_GROUP and body.get("type") == "staff.frames":
+            if staff is None:
+                staff = {"type": "staff.frames", "items": list(body["items"])}
+                out.append((method, target, staff))
+            else:
+                staff["items"].extend(body["items"])
+            continue
+        out.append((method, target, body))
     return out
 
 
@@ -96,11 +116,15 @@ class Outbox:
 
     async def _drain(self, queue: asyncio.Queue[Message]) -> None:
         while True:
-            message = await queue.get()
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < DRAIN_BATCH:
+                batch.append(queue.get_nowait())
             try:
-                await send(message)
+                for message in coalesce(batch):
+                    await send(message)
             finally:
-                queue.task_done()
+                for _ in batch:
+                    queue.task_done()
 
     def publish(self, emitted: Emitted) -> None:
         """Queue everything `emitted` holds; from the loop's thread or any other."""
