@@ -16,7 +16,6 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
@@ -32,6 +31,7 @@ from interview_rt.interviews.errors import (
 from interview_rt.interviews.events import STAFF_GROUP, watch_group
 from interview_rt.runtime import staff_db
 
+from .base import Consumer
 from .protocol import error_frame, handler_name, parse_staff
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def _staff_user(user: Any) -> tuple[Any, dict[str, str], set[int] | None]:
     return user, {"username": user.get_username(), "role": role.value}, access.visible_job_ids(user)
 
 
-class AdminLiveConsumer(AsyncJsonWebsocketConsumer):
+class AdminLiveConsumer(Consumer):
     user: Any = None
     jobs: set[int] | None = None  # None: every job
     hidden: set[int]

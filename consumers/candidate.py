@@ -13,8 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-
 from interview_rt.interviews import events, schemas, selectors, services
 from interview_rt.interviews.constants import DRAFTS_PER_SECOND
 from interview_rt.interviews.errors import (
@@ -30,12 +28,13 @@ from interview_rt.interviews.events import session_group
 from interview_rt.runtime import answer_db, candidate_db, metrics, publish, runtime, waiting_db
 from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
 
+from .base import Consumer
 from .protocol import RateLimit, Throttle, client_id_of, error_frame, handler_name, parse
 
 log = logging.getLogger(__name__)
 
 
-class CandidateConsumer(AsyncJsonWebsocketConsumer):
+class CandidateConsumer(Consumer):
     session_id: str | None = None
     last_sent: int = 0
     # Set when a newer socket took this session over: leaving then is not the candidate leaving.

@@ -275,3 +275,27 @@ async def test_pending_evaluation_is_done_after_a_crash(amake_invitation: Any) -
     feedback = await c.recv("answer.feedback")
     assert feedback["client_id"] == "crash"
     await c.close()
+
+
+async def test_frames_are_handled_without_a_thread_hop_per_message(amake_invitation: Any, monkeypatch: Any) -> None:
+    # channels would close old connections in a thread before every handler; our consumers reach
+    # the database only through the runtime's lanes, so each frame skips that round trip.
+    import channels.consumer
+
+    hops = 0
+
+    async def counted() -> None:
+        nonlocal hops
+        hops += 1
+
+    monkeypatch.setattr(channels.consumer, "aclose_old_connections", counted)
+    _, token = await amake_invitation(question_count=1)
+    c = Candidate(token)
+    question = await first_question(c, await c.connect())
+    await c.send({"type": "ping", "ref": 1})
+    assert (await c.recv("pong"))["ref"] == 1
+    await c.answer(question, "h1", GOOD_ANSWER)
+    await c.recv("answer.feedback")
+    await c.recv("interview.completed")
+    await c.close()
+    assert hops == 0
