@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import json
 import math
+import multiprocessing
 import os
 import platform
 import re
@@ -69,7 +70,7 @@ ANSWER = (
     "new connections, and measure p95 latency before and after each change."
 )
 MAX_SESSIONS = 2000
-RAW_KEYS = ("answers_raw", "sessions_raw", "model_in_flight_samples")
+RAW_KEYS = ("answers_raw", "sessions_raw", "model_in_flight_samples", "staff_delays_raw")
 # topology "single": one server as deployed on the embedded default (SQLite, in-memory layer, the
 # worker in the server, grading in its AI process); "scale-out": PostgreSQL, Redis, two servers and
 # a separate `manage.py ai_worker`. kind "interview": every session answers every question;
@@ -844,17 +845,116 @@ async def run_admin(
     return res
 
 
+def admin_client_main(keys: list[str], port: int, watch: bool, conn: Any) -> None:
+    """The staff sockets' client, in a process of its own (`--admins-client process`).
+
+    In this script's loop, 5 admins' frames (every feed frame, 500 transcripts) are parsed between
+    the candidates' reads, so the acks it timed grew with the client's own work, not the server's.
+    The clocks agree: perf_counter is CLOCK_MONOTONIC, one clock for every process of the machine.
+    """
+    asyncio.run(_admin_client(keys, port, watch, conn))
+
+
+async def _admin_client(keys: list[str], port: int, watch: bool, conn: Any) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    results = [AdminResult(i) for i in range(len(keys))]
+    readies = [asyncio.Event() for _ in keys]
+    tasks = [
+        asyncio.create_task(run_admin(results[i], key, port, stop, readies[i], watch)) for i, key in enumerate(keys)
+    ]
+    try:
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+        conn.send("ready")
+        wanted: set[str] = await loop.run_in_executor(None, conn.recv)  # the parent's acked answers
+        until = time.perf_counter() + 30
+        while time.perf_counter() < until and any(  # noqa: ASYNC110 - polls its own results, bounded
+            not wanted <= adm.received_at.keys() for adm in results if adm.error is None
+        ):
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        conn.send([vars(r) for r in results])
+
+
+class AdminClients:
+    """N staff sockets, in this loop (`--admins-client loop`) or in a child process."""
+
+    def __init__(self, keys: list[str], port: int, watch: bool, in_loop: bool) -> None:
+        self.keys, self.port, self.watch = keys, port, watch
+        self.results = [AdminResult(i) for i in range(len(keys))]
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[AdminResult]] = []
+        self.proc: Any = None
+        self.conn: Any = None
+        self.in_loop = in_loop
+
+    async def start(self) -> None:
+        if not self.in_loop:
+            ctx = multiprocessing.get_context("spawn")
+            self.conn, child = ctx.Pipe()
+            self.proc = ctx.Process(
+                target=admin_client_main, args=(self.keys, self.port, self.watch, child), daemon=True
+            )
+            self.proc.start()
+            ready = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, self.conn.recv), 90)
+            assert ready == "ready", ready
+            return
+        readies = [asyncio.Event() for _ in self.keys]
+        self.tasks = [
+            asyncio.create_task(run_admin(self.results[i], key, self.port, self.stop, readies[i], self.watch))
+            for i, key in enumerate(self.keys)
+        ]
+        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+
+    def cpu_seconds(self) -> float:
+        """The child's CPU so far (0 in this process's loop: counted as the script's own)."""
+        return (proc_cpu_seconds(self.proc.pid) or 0.0) if self.proc is not None else 0.0
+
+    async def finish(self, wanted: set[str]) -> None:
+        """Let the last answers reach every staff socket (bounded), then stop them."""
+        if self.proc is not None:
+            loop = asyncio.get_running_loop()
+            self.conn.send(wanted)
+            got = await asyncio.wait_for(loop.run_in_executor(None, self.conn.recv), 120)
+            self.results = [AdminResult(**r) for r in got]
+            await loop.run_in_executor(None, self.proc.join, 10)
+            return
+        until = time.perf_counter() + 30
+        while time.perf_counter() < until and any(  # noqa: ASYNC110 - polls shared results, bounded
+            not wanted <= adm.received_at.keys() for adm in self.results if adm.error is None
+        ):
+            await asyncio.sleep(0.1)
+        self.stop.set()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def abort(self) -> None:
+        self.stop.set()
+        for a in self.tasks:
+            a.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.proc is not None and self.proc.is_alive():
+            self.proc.terminate()
+
+
+def admin_delays(results: list[SessionResult], admins: list[AdminResult]) -> list[tuple[float, int]]:
+    """(seconds from answer.accepted to an admin's answer.received, the answer's order), per pair."""
+    acked = {a.response_id: (a.ack_at, a.order) for r in results for a in r.answers if a.response_id and a.ack_at}
+    return [
+        (at - acked[rid][0], acked[rid][1]) for adm in admins for rid, at in adm.received_at.items() if rid in acked
+    ]
+
+
 def admin_delivery(results: list[SessionResult], admins: list[AdminResult]) -> dict[str, Any]:
     """Per (admin, answer): the admin's answer.received after the candidate's answer.accepted."""
     acked = {a.response_id: a.ack_at for r in results for a in r.answers if a.response_id and a.ack_at}
-    delays = [at - acked[rid] for adm in admins for rid, at in adm.received_at.items() if rid in acked]
+    pairs = admin_delays(results, admins)
+    delays = [d for d, _ in pairs]
     missing = sum(1 for adm in admins for rid in acked if rid not in adm.received_at)
-    order = {a.response_id: a.order for r in results for a in r.answers if a.response_id}
     by_order: dict[int, list[float]] = {}
-    for adm in admins:
-        for rid, at in adm.received_at.items():
-            if rid in acked:
-                by_order.setdefault(order[rid], []).append(at - acked[rid])
+    for d, order in pairs:
+        by_order.setdefault(order, []).append(d)
     return {
         "admins": len(admins),
         "answer_to_admin_ms": summary_ms(delays),
@@ -1150,16 +1250,10 @@ async def _run_scenario(
                 ref_before = (await client.get(f"{ref_url}/_stats")).json()
 
     stop = asyncio.Event()
-    admin_tasks: list[asyncio.Task[AdminResult]] = []
-    admin_results = [AdminResult(i) for i in range(len(staff_keys))]
+    admins = AdminClients(staff_keys, ports[0], args.admins_watch, args.admins_client == "loop")
     if staff_keys:
-        readies = [asyncio.Event() for _ in staff_keys]
-        admin_tasks = [
-            asyncio.create_task(run_admin(admin_results[i], key, ports[0], stop, readies[i], args.admins_watch))
-            for i, key in enumerate(staff_keys)
-        ]
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
-        log(f"{len(staff_keys)} staff sockets connected, watching every session")
+        await admins.start()
+        log(f"{len(staff_keys)} staff sockets connected ({args.admins_client}), watching every session")
     crowd: dict[str, Any] = {}
     if kind == "idle":
         # The probe alone first (the model is loaded by now: the warm-up interview was graded).
@@ -1178,7 +1272,11 @@ async def _run_scenario(
     ref_samples: list[dict[str, Any]] = []
     live.t0 = time.perf_counter()
     deadline = live.t0 + args.deadline
-    cpu0, self_cpu0, mach0 = tree_cpu_seconds(server_pids), self_cpu_seconds(), machine_cpu_ticks()
+
+    def client_cpu() -> float:  # this script's, and the staff sockets' process when they have one
+        return self_cpu_seconds() + admins.cpu_seconds()
+
+    cpu0, self_cpu0, mach0 = tree_cpu_seconds(server_pids), client_cpu(), machine_cpu_ticks()
     ref_cpu0 = proc_cpu_seconds(ref_proc.pid) if ref_proc is not None else None
     load_at_start = os.getloadavg()
     if kind in ("storm", "idle"):
@@ -1196,7 +1294,7 @@ async def _run_scenario(
                 break
             await asyncio.sleep(0.05)
         run_s = time.perf_counter() - live.t0
-        cpu1, self_cpu1, mach1 = tree_cpu_seconds(server_pids), self_cpu_seconds(), machine_cpu_ticks()
+        cpu1, self_cpu1, mach1 = tree_cpu_seconds(server_pids), client_cpu(), machine_cpu_ticks()
         ref_cpu1 = proc_cpu_seconds(ref_proc.pid) if ref_proc is not None else None
         if kind in ("storm", "idle"):
             await asyncio.sleep(3.0)  # the crowd is idle now: let the server settle
@@ -1226,16 +1324,8 @@ async def _run_scenario(
         for i, t in enumerate(tasks):
             if t in pending:
                 results.append(SessionResult(i, error="cancelled: did not finish the replay in time"))
-        if admin_tasks:
-            # Let the last answers reach every staff socket (bounded), then stop them.
-            wanted = {a.response_id for r in results for a in r.answers if a.response_id}
-            until = time.perf_counter() + 30
-            while time.perf_counter() < until and any(  # noqa: ASYNC110 - polls shared results, bounded
-                not wanted <= adm.received_at.keys() for adm in admin_results if adm.error is None
-            ):
-                await asyncio.sleep(0.1)
-            stop.set()
-            await asyncio.gather(*admin_tasks, return_exceptions=True)
+        if staff_keys:
+            await admins.finish({a.response_id for r in results for a in r.answers if a.response_id})
     finally:
         live.release.set()
         stop.set()
@@ -1244,9 +1334,8 @@ async def _run_scenario(
         await asyncio.gather(*helpers, return_exceptions=True)
         for t in tasks:
             t.cancel()
-        for a in admin_tasks:
-            a.cancel()
-        await asyncio.gather(*tasks, *admin_tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await admins.abort()
     ref_stats = None
     if ref_url:
         with contextlib.suppress(httpx.HTTPError, ValueError):
@@ -1304,7 +1393,8 @@ async def _run_scenario(
     if instrument is not None:
         report["instrument"] = instrument
     if staff_keys:
-        report["staff"] = admin_delivery(results, admin_results)
+        report["staff"] = {**admin_delivery(results, admins.results), "client": args.admins_client}
+        report["staff_delays_raw"] = [d for d, _ in admin_delays(results, admins.results)]
     report["cold_start"] = cold
     report["topology"] = {
         "kind": spec["topology"],
@@ -1914,6 +2004,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="with --admins: run the scenario without admins first and compare the ack percentiles",
     )
     p.add_argument(
+        "--admins-repeat",
+        type=int,
+        default=1,
+        help="with --admins-baseline: alternate K runs without and K with admins, and compare the pooled "
+        "acks (writes results/load-<scenario>-admins-compare.json and .png)",
+    )
+    p.add_argument(
+        "--admins-client",
+        choices=("process", "loop"),
+        default="process",
+        help="where the staff sockets' client runs: a process of its own (default), or this script's "
+        "loop, beside the candidates whose acks it times (how it was measured before 2026-12-02 06:00)",
+    )
+    p.add_argument(
         "--no-admins-watch",
         dest="admins_watch",
         action="store_false",
@@ -1955,7 +2059,10 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
         runs: list[tuple[str, argparse.Namespace]] = [(name if not args.admins else f"{name}-admins", sargs)]
         if args.admins and args.admins_baseline:
             runs.insert(0, (f"{name}-no-admins", argparse.Namespace(**{**vars(sargs), "admins": 0})))
-        pair = []
+            # Alternating pairs: a p99 of 500 acks is its 5th worst, and one run's swings as much as
+            # the effect; the comparison pools every repeat's acks (and the files keep the last).
+            runs *= args.admins_repeat
+        pair: list[dict[str, Any]] = []
         for label, rargs in runs:
             report = await run_scenario(name, rargs, procs, workdir, template, label=label)
             args.results_dir.mkdir(parents=True, exist_ok=True)
@@ -1969,9 +2076,90 @@ async def amain(args: argparse.Namespace, procs: Processes, workdir: Path) -> li
             log(f"wrote {shown}, {png_path.name} and {display_path(samples)}")
             reports.append(report)
             pair.append(report)
-        if len(pair) == 2:
-            print_admin_comparison(pair[0], pair[1])
+        if len(pair) >= 2:
+            if args.admins_repeat == 1:
+                print_admin_comparison(pair[0], pair[1])
+            else:
+                compare_admin_runs(pair[0::2], pair[1::2], args.results_dir / f"load-{name}-admins-compare")
     return reports
+
+
+def compare_admin_runs(without: list[dict[str, Any]], with_admins: list[dict[str, Any]], stem: Path) -> None:
+    """Pooled acks of the repeated runs without and with admins: percentiles, each run's p99, a plot."""
+
+    def acks(runs: list[dict[str, Any]]) -> list[float]:
+        return [a["ack_ms"] / 1000 for r in runs for a in r["answers_raw"] if a["ack_ms"] is not None]
+
+    a0, a1 = summary_ms(acks(without)), summary_ms(acks(with_admins))
+    delays = [d for r in with_admins for d in r["staff_delays_raw"]]
+    out = {
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "runs_each": len(without),
+        "sessions": with_admins[0]["sessions"],
+        "questions": with_admins[0]["config"]["questions"],
+        "admins": with_admins[0]["staff"]["admins"],
+        "admins_client": with_admins[0]["staff"].get("client"),
+        "ack_ms_without_admins": a0,
+        "ack_ms_with_admins": a1,
+        "ack_p99_ratio": ratio(a1["p99"], a0["p99"]),
+        "ack_p50_ratio": ratio(a1["p50"], a0["p50"]),
+        "ack_p99_per_run_without": [r["ack_ms"]["p99"] for r in without],
+        "ack_p99_per_run_with": [r["ack_ms"]["p99"] for r in with_admins],
+        "answer_to_admin_ms": summary_ms([d / 1000 for d in delays]),
+        "answer_to_admin_p99_per_run": [r["staff"]["answer_to_admin_ms"]["p99"] for r in with_admins],
+        "pairs_missing": sum(r["staff"]["pairs_missing"] for r in with_admins),
+        "admin_order_violations": sum(r["staff"]["admin_order_violations"] for r in with_admins),
+        "echo_p99_ms_per_run_without": [(r.get("echo") or {}).get("rtt_ms", {}).get("p99") for r in without],
+        "echo_p99_ms_per_run_with": [(r.get("echo") or {}).get("rtt_ms", {}).get("p99") for r in with_admins],
+        "failed_sessions": sum(r["failed_sessions"] for r in without + with_admins),
+    }
+    stem.with_suffix(".json").write_text(json.dumps(out, indent=1) + "\n")
+    print(
+        "\n".join(
+            [
+                f"=== staff watching: {out['admins']} admins, {out['sessions']} sessions, {len(without)} runs each, "
+                "acks pooled ===",
+                f"ack p50 {fmt(a0['p50'])} -> {fmt(a1['p50'])} ms, p95 {fmt(a0['p95'])} -> {fmt(a1['p95'])} ms, "
+                f"p99 {fmt(a0['p99'])} -> {fmt(a1['p99'])} ms (x{out['ack_p99_ratio']})",
+                f"each run's ack p99 without {out['ack_p99_per_run_without']}, with {out['ack_p99_per_run_with']}",
+                f"answer.accepted -> admin answer.received: {out['answer_to_admin_ms']}, "
+                f"{out['pairs_missing']} missing, {out['admin_order_violations']} order violations",
+            ]
+        ),
+        flush=True,
+    )
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 5))
+    fig.suptitle(
+        f"candidate ack with and without {out['admins']} admins watching: {out['sessions']} sessions x "
+        f"{out['questions']} questions, {len(without)} alternating runs each ({out['generated_at']})",
+        fontsize=10,
+    )
+    for runs, label, color in ((without, "without admins", "tab:blue"), (with_admins, "with admins", "tab:red")):
+        data = np.sort(np.array(acks(runs)) * 1000)
+        ax.plot(data, np.arange(1, len(data) + 1) / len(data), label=f"{label} (n={len(data)})", color=color)
+    ax.axhline(0.99, color="grey", lw=0.6, ls="--")
+    ax.set_xscale("log")
+    ax.set_xlabel("answer -> answer.accepted (ms, log)")
+    ax.set_ylabel("fraction of acks")
+    ax.set_title(f"pooled acks: p99 {fmt(a0['p99'])} -> {fmt(a1['p99'])} ms", fontsize=10)
+    ax.legend()
+    xs = np.arange(len(without))
+    bx.plot(xs, out["ack_p99_per_run_without"], "o-", color="tab:blue", label="ack p99 without admins")
+    bx.plot(xs, out["ack_p99_per_run_with"], "o-", color="tab:red", label="ack p99 with admins")
+    bx.plot(xs, out["answer_to_admin_p99_per_run"], "s--", color="tab:green", label="answer -> admin p99")
+    bx.set_xlabel("run (alternating: without, then with)")
+    bx.set_ylabel("ms")
+    bx.set_title("each run's p99", fontsize=10)
+    bx.legend()
+    fig.tight_layout()
+    fig.savefig(stem.with_suffix(".png"), dpi=90)
+    plt.close(fig)
 
 
 def print_admin_comparison(without: dict[str, Any], with_admins: dict[str, Any]) -> None:
