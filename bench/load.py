@@ -2158,6 +2158,7 @@ def compare_admin_runs(without: list[dict[str, Any]], with_admins: list[dict[str
     bx.plot(xs, out["ack_p99_per_run_without"], "o-", color="tab:blue", label="ack p99 without admins")
     bx.plot(xs, out["ack_p99_per_run_with"], "o-", color="tab:red", label="ack p99 with admins")
     bx.plot(xs, out["answer_to_admin_p99_per_run"], "s--", color="tab:green", label="answer -> admin p99")
+    bx.set_xticks(xs)
     bx.set_xlabel("run (alternating: without, then with)")
     bx.set_ylabel("ms")
     bx.set_title("each run's p99", fontsize=10)
