@@ -856,26 +856,15 @@ def admin_client_main(keys: list[str], port: int, watch: bool, conn: Any) -> Non
 
 
 async def _admin_client(keys: list[str], port: int, watch: bool, conn: Any) -> None:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    results = [AdminResult(i) for i in range(len(keys))]
-    readies = [asyncio.Event() for _ in keys]
-    tasks = [
-        asyncio.create_task(run_admin(results[i], key, port, stop, readies[i], watch)) for i, key in enumerate(keys)
-    ]
+    clients = AdminClients(keys, port, watch, in_loop=True)
     try:
-        await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 60)
+        await clients.start()
         conn.send("ready")
-        wanted: set[str] = await loop.run_in_executor(None, conn.recv)  # the parent's acked answers
-        until = time.perf_counter() + 30
-        while time.perf_counter() < until and any(  # noqa: ASYNC110 - polls its own results, bounded
-            not wanted <= adm.received_at.keys() for adm in results if adm.error is None
-        ):
-            await asyncio.sleep(0.1)
+        wanted: set[str] = await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # acked answers
+        await clients.finish(wanted)
     finally:
-        stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        conn.send([vars(r) for r in results])
+        await clients.abort()
+        conn.send([vars(r) for r in clients.results])
 
 
 class AdminClients:
@@ -946,10 +935,12 @@ def admin_delays(results: list[SessionResult], admins: list[AdminResult]) -> lis
     ]
 
 
-def admin_delivery(results: list[SessionResult], admins: list[AdminResult]) -> dict[str, Any]:
-    """Per (admin, answer): the admin's answer.received after the candidate's answer.accepted."""
-    acked = {a.response_id: a.ack_at for r in results for a in r.answers if a.response_id and a.ack_at}
-    pairs = admin_delays(results, admins)
+def admin_delivery(
+    results: list[SessionResult], admins: list[AdminResult], pairs: list[tuple[float, int]]
+) -> dict[str, Any]:
+    """Per (admin, answer): the admin's answer.received after the candidate's answer.accepted
+    (`pairs`: admin_delays)."""
+    acked = {a.response_id for r in results for a in r.answers if a.response_id and a.ack_at}
     delays = [d for d, _ in pairs]
     missing = sum(1 for adm in admins for rid in acked if rid not in adm.received_at)
     by_order: dict[int, list[float]] = {}
@@ -961,7 +952,7 @@ def admin_delivery(results: list[SessionResult], admins: list[AdminResult]) -> d
         # Where the tail is: by the answer's place in its interview, and how many pairs came in a
         # watch transcript rather than as a feed frame.
         "answer_to_admin_ms_by_order": {str(k): summary_ms(v) for k, v in sorted(by_order.items())},
-        "pairs_in_transcript": sum(len(a.in_transcript & acked.keys()) for a in admins),
+        "pairs_in_transcript": sum(len(a.in_transcript & acked) for a in admins),
         "pairs_missing": missing,
         "admin_errors": [a.error for a in admins if a.error],
         "admin_order_violations": sum(len(a.order_violations) for a in admins),
@@ -1397,8 +1388,9 @@ async def _run_scenario(
     if instrument is not None:
         report["instrument"] = instrument
     if staff_keys:
-        report["staff"] = {**admin_delivery(results, admins.results), "client": args.admins_client}
-        report["staff_delays_raw"] = [d for d, _ in admin_delays(results, admins.results)]
+        pairs = admin_delays(results, admins.results)
+        report["staff"] = {**admin_delivery(results, admins.results, pairs), "client": args.admins_client}
+        report["staff_delays_raw"] = [d for d, _ in pairs]
     report["cold_start"] = cold
     report["topology"] = {
         "kind": spec["topology"],

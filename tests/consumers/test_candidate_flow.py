@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import channels.consumer
 import pytest
 from channels.db import database_sync_to_async
 
@@ -280,8 +281,6 @@ async def test_pending_evaluation_is_done_after_a_crash(amake_invitation: Any) -
 async def test_frames_are_handled_without_a_thread_hop_per_message(amake_invitation: Any, monkeypatch: Any) -> None:
     # channels would close old connections in a thread before every handler; our consumers reach
     # the database only through the runtime's lanes, so each frame skips that round trip.
-    import channels.consumer
-
     hops = 0
 
     async def counted() -> None:
