@@ -176,6 +176,7 @@ class CandidateConsumer(Consumer):
             text=frame.text,
             response_type=frame.response_type or "text",
             submitted_at=datetime.fromtimestamp(submitted / 1000, tz=UTC) if submitted else None,
+            claim_for=runtime.claimer(),
         )
         for logged in receipt.frames:
             if receipt.duplicate:

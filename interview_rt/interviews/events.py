@@ -17,8 +17,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import AIInterviewSession, FeedFrame, SessionFrame
+from .prepared import Insert
 
 Frame = dict[str, Any]
+
+# Every answer logs two to four frames: compiled once (prepared.py).
+_INSERT_FRAME = Insert(SessionFrame, ["session", "seq", "type", "payload", "created_at"])
+_INSERT_FEED = Insert(FeedFrame, ["session", "seq", "type", "payload", "created_at"])
 
 # The kinds of AI work the background service does.
 GENERATE = "generate"
@@ -29,6 +34,9 @@ EVALUATE = "evaluate"
 class Job:
     kind: str
     id: str
+    # Set when the service already took the lease for a worker of this process: the job's inputs
+    # (services.EvaluationJob), which the runtime hands to that worker instead of a nudge.
+    claimed: Any = field(default=None, compare=False, repr=False)
 
     def message(self) -> dict[str, str]:
         """The nudge sent to the worker channel. The database, not this message, is the queue."""
@@ -72,8 +80,15 @@ class Emitted:
     def close(self, session_id: object, code: str) -> None:
         self.closes.append((str(session_id), str(code)))
 
-    def job(self, kind: str, object_id: object) -> None:
-        self.jobs.append(Job(kind, str(object_id)))
+    def job(self, kind: str, object_id: object, *, claimed: Any = None) -> None:
+        self.jobs.append(Job(kind, str(object_id), claimed))
+
+    def take_claimed(self) -> list[Job]:
+        """Remove and return the jobs already claimed for this process's worker (not to be nudged)."""
+        claimed = [j for j in self.jobs if j.claimed is not None]
+        if claimed:
+            self.jobs = [j for j in self.jobs if j.claimed is None]
+        return claimed
 
     def of_type(self, frame_type: str) -> list[Frame]:
         return [frame for _, frame in self.frames if frame["type"] == frame_type]
@@ -108,7 +123,7 @@ def feed(session: AIInterviewSession, frame_type: str, payload: dict[str, Any], 
         "at": timezone.now().isoformat(),
         **payload,
     }
-    FeedFrame.objects.create(session=session, seq=session.feed_seq, type=frame_type, payload=frame)
+    _INSERT_FEED.run([FeedFrame(session=session, seq=session.feed_seq, type=frame_type, payload=frame)])
     out.staff.append(StaffFrame(str(session.pk), session.invitation.job_id, frame))
     return frame
 
@@ -124,6 +139,6 @@ def append(session: AIInterviewSession, frame_type: str, payload: dict[str, Any]
     assert transaction.get_connection().in_atomic_block, "append() must run inside a transaction"
     session.last_seq += 1
     frame = {"type": frame_type, "seq": session.last_seq, **payload}
-    SessionFrame.objects.create(session=session, seq=session.last_seq, type=frame_type, payload=frame)
+    _INSERT_FRAME.run([SessionFrame(session=session, seq=session.last_seq, type=frame_type, payload=frame)])
     out.frames.append((str(session.pk), frame))
     return frame

@@ -10,7 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Q
@@ -30,6 +30,7 @@ from .models import (
     IntegritySignal,
     WorkerBeat,
 )
+from .prepared import Select, SelectOne, Update
 from .text import clean, clean_json
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
@@ -57,14 +58,10 @@ def lease_free(at: str, by: str, now: datetime) -> Q:
 def locked(session_id: object) -> AIInterviewSession:
     """The session row, locked for the rest of the caller's transaction (seq and counters are
     only ever changed under this lock)."""
-    try:
-        return (
-            AIInterviewSession.objects.select_for_update()
-            .select_related("invitation")
-            .get(pk=parse_uuid(session_id, "session_id"))
-        )
-    except AIInterviewSession.DoesNotExist:
-        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.") from None
+    session = _LOCK_SESSION.get(parse_uuid(session_id, "session_id"))
+    if session is None:
+        raise InterviewError(ErrorCode.SESSION_NOT_FOUND, "No such interview session.")
+    return cast(AIInterviewSession, session)
 
 
 def state_of(
@@ -141,7 +138,8 @@ def apply(session: AIInterviewSession, new: state.SessionState, now: datetime) -
 
 
 def save(session: AIInterviewSession) -> None:
-    session.save(update_fields=SESSION_FIELDS)
+    """session.save(update_fields=SESSION_FIELDS), compiled once (every answer saves twice)."""
+    _SAVE_SESSION.run(session)
 
 
 EVALUATION_FIELDS = [
@@ -166,6 +164,12 @@ EVALUATION_FIELDS = [
     "evaluation_details",
     "evaluated_at",
 ]
+
+# Run on every answer (and every connect): compiled once (prepared.py).
+_LOCK_SESSION = SelectOne(AIInterviewSession, related="invitation", for_update=True)
+_SAVE_SESSION = Update(AIInterviewSession, SESSION_FIELDS)
+_SAVE_EVALUATION = Update(AIInterviewResponse, EVALUATION_FIELDS)
+_QUESTION_SIGNALS = Select(IntegritySignal, ["question"], order_by=["created_at", "id"])
 
 
 def store_evaluation(
@@ -228,7 +232,7 @@ def store_evaluation(
         response.feedback = "This answer could not be graded automatically; a reviewer will grade it."
         response.error_kind = error_kind or "failed"
     response.evaluated_at = now
-    response.save(update_fields=EVALUATION_FIELDS)
+    _SAVE_EVALUATION.run(response)
 
 
 # Where an answer's team calibration was applied (evaluation_details["calibrated_by"]): a
@@ -451,9 +455,7 @@ def integrity_summary(signals: list[tuple[str, int | None]], *, time_to_submit_m
 
 
 def question_signals(question: AIInterviewQuestion) -> list[tuple[str, int | None]]:
-    return list(
-        IntegritySignal.objects.filter(question=question).order_by("created_at", "id").values_list("kind", "value")
-    )
+    return [(s.kind, s.value) for s in cast(list[IntegritySignal], _QUESTION_SIGNALS.all(question.pk))]
 
 
 def staff_answer(r: AIInterviewResponse) -> dict[str, Any]:

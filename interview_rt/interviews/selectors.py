@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Q
@@ -26,6 +26,7 @@ from .models import (
     ScoreRevision,
     SessionFrame,
 )
+from .prepared import Select
 from .rows import Id
 
 REPLAY_LIMIT = 500
@@ -164,7 +165,10 @@ def graded_examples_for(
     (GRADED_EXAMPLES_LIMIT). The grader picks the nearest of them; `exclude_response_id` keeps
     an answer from being its own example when it is re-graded."""
     text = question if isinstance(question, str) else question.text
-    reviews = AnswerReview.objects.filter(question_key=rows.question_key(text), current=True).select_related("response")
+    key = rows.question_key(text)
+    if _ANY_REVIEW.first(key, True) is None:  # most questions have none: one cheap statement
+        return []
+    reviews = AnswerReview.objects.filter(question_key=key, current=True).select_related("response")
     if exclude_response_id is not None:
         reviews = reviews.exclude(response_id=rows.parse_uuid(exclude_response_id, "response_id"))
     return [
@@ -181,7 +185,12 @@ def graded_examples_for(
 
 
 def active_calibration() -> Calibration | None:
-    return Calibration.objects.filter(active=True).first()
+    return cast(Calibration | None, _ACTIVE_CALIBRATION.first(True))
+
+
+# Read for every graded answer: compiled once (prepared.py).
+_ANY_REVIEW = Select(AnswerReview, ["question_key", "current"], limit=1)
+_ACTIVE_CALIBRATION = Select(Calibration, ["active"], order_by=["-version"], limit=1)
 
 
 def calibration_pairs() -> tuple[list[float], list[float]]:

@@ -36,7 +36,7 @@ from django.conf import settings
 from ai_service import AIProvider
 from ai_service.types import GeneratedQuestion, InterviewContext
 from interview_rt.interviews import ai
-from interview_rt.interviews.events import Emitted
+from interview_rt.interviews.events import Emitted, Job
 
 from . import metrics
 from .aiproc import ProcessProvider, embedded_with_model, keyword_questions
@@ -99,6 +99,9 @@ class Runtime:
         async def call(*args: P.args, **kwargs: P.kwargs) -> T:
             result = await wrapped(*args, **kwargs)
             emitted = emitted_of(result)
+            if emitted and emitted.jobs:
+                for job in emitted.take_claimed():
+                    self._hand_over(job)
             if emitted:
                 if self.outbox.running:
                     self.outbox.publish(emitted)
@@ -110,6 +113,19 @@ class Runtime:
             return result
 
         return call
+
+    def claimer(self) -> str:
+        """The id of this process's worker, for a service to take a job's lease for it (see
+        services.answer_submit's claim_for); "" when no worker runs here or it is stopping."""
+        worker = self.worker
+        return worker.id if worker is not None and not worker.stopping and not self.stopping else ""
+
+    def _hand_over(self, job: Job) -> None:
+        """A job a service claimed for this process's worker: run it here. If that worker is gone
+        meanwhile, its lease lapses with its heartbeat and a sweep (here or elsewhere) takes it."""
+        worker = self.worker
+        if worker is not None:
+            worker.run_claimed(job.claimed)
 
     def answer_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         """The write behind an answer's acknowledgement: ahead of everything else."""

@@ -176,9 +176,11 @@ class AIWorker:
         if emitted.of_type("question.asked"):
             metrics.FIRST_QUESTION.observe(max(0.0, (timezone.now() - job.session_created_at).total_seconds()))
 
-    async def evaluate(self, response_id: str) -> None:
+    async def evaluate(self, response_id: str, claimed: services.EvaluationJob | None = None) -> None:
+        """Grade one answer: claim it, or take `claimed`, a job whose lease a service already took
+        for this worker (services.answer_submit's claim_for)."""
         await self.alive()
-        job = await self.runtime.worker_db(services.evaluation_claim)(response_id=response_id, owner=self.id)
+        job = claimed or await self.runtime.worker_db(services.evaluation_claim)(response_id=response_id, owner=self.id)
         if job is None:
             return
         key = (EVALUATE, response_id)
@@ -188,6 +190,10 @@ class AIWorker:
             await self._evaluate(response_id, job)
         finally:
             self._leases.pop(key, None)
+
+    def run_claimed(self, job: services.EvaluationJob) -> bool:
+        """Run an evaluation claimed for this worker, like a nudge but without the claim."""
+        return self.submit({"kind": EVALUATE, "id": str(job.response_id)}, claimed=job)
 
     async def _evaluate(self, response_id: str, job: services.EvaluationJob) -> None:
         request = EvaluationRequest(
@@ -233,11 +239,13 @@ class AIWorker:
             evaluation=evaluation,
             graded_example_ids=[e.review_id for e in job.graded_examples],
             calibration_applied=job.calibration.version if applied and job.calibration else None,
+            # The one read with the job: the store need not read it again.
+            calibration=job.calibration,
         )
         if emitted and job.received_at is not None:
             metrics.ANSWER_FEEDBACK.observe(max(0.0, (timezone.now() - job.received_at).total_seconds()))
 
-    async def handle(self, message: dict[str, Any]) -> None:
+    async def handle(self, message: dict[str, Any], claimed: services.EvaluationJob | None = None) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))
         gauge = metrics.child(metrics.JOBS_IN_PROGRESS, str(kind))
         gauge.inc()
@@ -245,7 +253,7 @@ class AIWorker:
             if kind == GENERATE:
                 await self.generate(object_id)
             elif kind == EVALUATE:
-                await self.evaluate(object_id)
+                await self.evaluate(object_id, claimed)
             else:
                 log.warning("unknown AI job %r", kind)
         except Exception:  # one bad job must not stop the service; the sweep retries it
@@ -253,18 +261,21 @@ class AIWorker:
         finally:
             gauge.dec()
 
-    def submit(self, message: dict[str, Any]) -> bool:
+    def submit(self, message: dict[str, Any], claimed: services.EvaluationJob | None = None) -> bool:
         """Run a job concurrently with others; False if the same job is already queued here, or
         the worker is stopping (the job stays in the database for another worker)."""
         key = (str(message.get("kind")), str(message.get("id")))
         if key in self._inflight or self.stopping:
             return False
         self._inflight.add(key)
+        if claimed is not None and claimed.claimed_at is not None:
+            # Held from now on, so shutdown gives it back even while the job waits for a slot.
+            self._leases[key] = claimed.claimed_at
 
         async def run() -> None:
             try:
                 async with self._slots:
-                    await self.handle(message)
+                    await self.handle(message, claimed)
             finally:
                 self._inflight.discard(key)
 

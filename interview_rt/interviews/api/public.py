@@ -18,7 +18,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from interview_rt.runtime import answer_db, candidate_db
+from interview_rt.runtime import answer_db, candidate_db, runtime
 
 from .. import links, rows, schemas, selectors, services
 from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode, Status
@@ -165,6 +165,7 @@ async def _action_response(body: schemas.RunInterviewRequest, session_id: str) -
         question_id=payload.question_id,
         text=payload.response_text,
         response_type=payload.response_type or "text",
+        claim_for=runtime.claimer(),
     )
     ack = next((f for f in receipt.frames if f["type"] == "answer.accepted"), None)
 
