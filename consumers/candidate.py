@@ -72,7 +72,9 @@ class CandidateConsumer(Consumer):
             self.frames = TokenBucket(rule("socket_frame"))
         last_seq, bad_query = _last_seq(self.scope)
         try:
-            connection = await candidate_db(services.session_connect)(token=token, last_seq=last_seq)
+            connection = await candidate_db(services.session_connect)(
+                token=token, last_seq=last_seq, claim_for=runtime.claimer()
+            )
         except LinkError as exc:
             metrics.child(metrics.WS_CONNECTS, "refused").inc()
             await self.send_json(error_frame(exc.code, exc.message))

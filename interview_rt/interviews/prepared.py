@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Field, Model
+from django.db.transaction import TransactionManagementError
 
 M = TypeVar("M", bound=Model)
 
@@ -123,13 +124,23 @@ class _Reader:
 
 
 class SelectOne:
-    """SELECT one row of `model` by primary key, optionally with one forward foreign key's row
-    (what select_related does) and FOR UPDATE (select_for_update; SQLite locks by BEGIN IMMEDIATE)."""
+    """SELECT one row of `model` by primary key, with the rows of forward foreign keys in
+    `related` (paths such as "invitation__job", as select_related takes them), optionally FOR
+    UPDATE (select_for_update; SQLite locks by BEGIN IMMEDIATE instead)."""
 
-    def __init__(self, model: type[Model], *, related: str | None = None, for_update: bool = False) -> None:
+    def __init__(self, model: type[Model], *, related: Sequence[str] = (), for_update: bool = False) -> None:
         self.main = _Reader(model)
-        self.fk: Any = model._meta.get_field(related) if related else None
-        self.related = _Reader(cast(type[Model], self.fk.related_model)) if self.fk is not None else None
+        # (parent index in self.joins or -1 for the main row, the foreign key, its reader)
+        self.joins: list[tuple[int, Any, _Reader]] = []
+        for path in related:
+            parent, owner = -1, model
+            for name in path.split("__"):
+                fk: Any = owner._meta.get_field(name)
+                index = next((k for k, (p, f, _r) in enumerate(self.joins) if p == parent and f is fk), None)
+                if index is None:
+                    self.joins.append((parent, fk, _Reader(cast(type[Model], fk.related_model))))
+                    index = len(self.joins) - 1
+                parent, owner = index, cast(type[Model], fk.related_model)
         self.for_update = for_update
         self._sql: dict[str, str] = {}
 
@@ -139,18 +150,22 @@ class SelectOne:
             qn = connection.ops.quote_name
             meta = self.main.model._meta
             assert meta.pk is not None
-            table = meta.db_table
-            columns = self.main.columns(connection, table)
-            joins = ""
-            if self.fk is not None and self.related is not None:
-                other = self.related.model._meta
+            columns = [self.main.columns(connection, "t")]
+            joins = []
+            for k, (parent, fk, reader) in enumerate(self.joins):
+                other = reader.model._meta
                 assert other.pk is not None
-                columns += ", " + self.related.columns(connection, other.db_table)
-                joins = (
-                    f" INNER JOIN {qn(other.db_table)} ON ({qn(table)}.{qn(self.fk.column)}"
-                    f" = {qn(other.db_table)}.{qn(other.pk.column)})"
+                alias, parent_alias = f"j{k}", "t" if parent < 0 else f"j{parent}"
+                columns.append(reader.columns(connection, alias))
+                join = "LEFT OUTER JOIN" if fk.null else "INNER JOIN"
+                joins.append(
+                    f" {join} {qn(other.db_table)} {qn(alias)}"
+                    f" ON ({qn(parent_alias)}.{qn(fk.column)} = {qn(alias)}.{qn(other.pk.column)})"
                 )
-            sql = f"SELECT {columns} FROM {qn(table)}{joins} WHERE {qn(table)}.{qn(meta.pk.column)} = %s"
+            sql = (
+                f"SELECT {', '.join(columns)} FROM {qn(meta.db_table)} {qn('t')}{''.join(joins)}"
+                f" WHERE {qn('t')}.{qn(meta.pk.column)} = %s"
+            )
             if self.for_update and connection.features.has_select_for_update:
                 sql += " FOR UPDATE"
             self._sql[connection.vendor] = sql
@@ -158,12 +173,9 @@ class SelectOne:
 
     def get(self, pk: Any) -> Model | None:
         connection = _connection()
-        if self.for_update:
-            # As the ORM's select_for_update: only inside a transaction.
-            from django.db.transaction import TransactionManagementError
-
-            if connection.features.has_select_for_update and connection.get_autocommit():
-                raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        if self.for_update and connection.features.has_select_for_update and connection.get_autocommit():
+            # As the ORM's select_for_update: a lock only means something inside a transaction.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         pk_field = self.main.model._meta.pk
         assert pk_field is not None
         with connection.cursor() as cursor:
@@ -171,11 +183,22 @@ class SelectOne:
             row = cursor.fetchone()
         if row is None:
             return None
-        n = len(self.main.fields)
-        obj = self.main.build(connection, row[:n])
-        if self.fk is not None and self.related is not None:
-            self.fk.set_cached_value(obj, self.related.build(connection, row[n:]))
+        start = len(self.main.fields)
+        obj = self.main.build(connection, row[:start])
+        built: list[Model | None] = []
+        for parent, fk, reader in self.joins:
+            values = row[start : start + len(reader.fields)]
+            start += len(reader.fields)
+            owner = obj if parent < 0 else built[parent]
+            # A null foreign key's row is all NULLs (outer join): no instance, as select_related.
+            child = None if owner is None or values[0] is None else reader.build(connection, values)
+            if owner is not None:
+                fk.set_cached_value(owner, child)
+            built.append(child)
         return obj
+
+
+_OPERATORS = {"exact": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 class Select:
@@ -186,7 +209,11 @@ class Select:
         self, model: type[Model], where: Sequence[str], *, order_by: Sequence[str] = (), limit: int | None = None
     ) -> None:
         self.reader = _Reader(model)
-        self.where: list[Any] = [model._meta.get_field(name) for name in where]
+        # "field" is equality; "field__gt" and the like compare.
+        self.where: list[tuple[Any, str]] = []
+        for name in where:
+            field_name, _, lookup = name.partition("__")
+            self.where.append((model._meta.get_field(field_name), _OPERATORS[lookup or "exact"]))
         self.order_by = list(order_by)
         self.limit = limit
         self._sql: dict[str, str] = {}
@@ -196,7 +223,7 @@ class Select:
         if sql is None:
             qn = connection.ops.quote_name
             meta = self.reader.model._meta
-            conditions = " AND ".join(f"{qn(f.column)} = %s" for f in self.where)
+            conditions = " AND ".join(f"{qn(f.column)} {op} %s" for f, op in self.where)
             sql = f"SELECT {self.reader.columns(connection, meta.db_table)} FROM {qn(meta.db_table)} WHERE {conditions}"
             if self.order_by:
                 order = ", ".join(
@@ -211,7 +238,7 @@ class Select:
 
     def all(self, *values: Any) -> list[Model]:
         connection = _connection()
-        params = [f.get_db_prep_value(v, connection) for f, v in zip(self.where, values, strict=True)]
+        params = [f.get_db_prep_value(v, connection) for (f, _op), v in zip(self.where, values, strict=True)]
         with connection.cursor() as cursor:
             cursor.execute(self.sql(connection), params)
             rows = cursor.fetchall()

@@ -64,6 +64,11 @@ def locked(session_id: object) -> AIInterviewSession:
     return cast(AIInterviewSession, session)
 
 
+def question_at(session_id: uuid.UUID, index: int) -> AIInterviewQuestion | None:
+    """The question at `index` of a session (compiled once: read on every connect and answer)."""
+    return cast(AIInterviewQuestion | None, _QUESTION_AT.first(session_id, index))
+
+
 def state_of(
     session: AIInterviewSession,
     *,
@@ -77,13 +82,9 @@ def state_of(
     elif known is not None:
         current_asked, next_added = known[0] is not None, bool(known[1])
     else:
-        row = (
-            AIInterviewQuestion.objects.filter(session=session, order=session.current_index)
-            .values_list("asked_at", "added_by_name")
-            .first()
-        )
-        current_asked = row is not None and row[0] is not None
-        next_added = row is not None and row[0] is None and bool(row[1])
+        row = question_at(session.pk, session.current_index)
+        current_asked = row is not None and row.asked_at is not None
+        next_added = row is not None and row.asked_at is None and bool(row.added_by_name)
     return state.SessionState(
         status=state.Status(session.status),
         question_count=session.question_count,
@@ -166,9 +167,10 @@ EVALUATION_FIELDS = [
 ]
 
 # Run on every answer (and every connect): compiled once (prepared.py).
-_LOCK_SESSION = SelectOne(AIInterviewSession, related="invitation", for_update=True)
+_LOCK_SESSION = SelectOne(AIInterviewSession, related=["invitation"], for_update=True)
 _SAVE_SESSION = Update(AIInterviewSession, SESSION_FIELDS)
 _SAVE_EVALUATION = Update(AIInterviewResponse, EVALUATION_FIELDS)
+_QUESTION_AT = Select(AIInterviewQuestion, ["session", "order"], limit=1)
 _QUESTION_SIGNALS = Select(IntegritySignal, ["question"], order_by=["created_at", "id"])
 
 

@@ -43,15 +43,18 @@ def session_get(*, session_id: Id) -> AIInterviewSession | None:
 def current_question(session: AIInterviewSession) -> AIInterviewQuestion | None:
     if session.current_index >= session.question_count:
         return None
-    return AIInterviewQuestion.objects.filter(
-        session=session, order=session.current_index, asked_at__isnull=False
-    ).first()
+    question = rows.question_at(session.pk, session.current_index)
+    return question if question is not None and question.asked_at is not None else None
 
 
-def session_snapshot(*, session_id: Id) -> dict[str, Any]:
+def session_snapshot(*, session_id: Id, session: AIInterviewSession | None = None) -> dict[str, Any]:
     """The whole state a client needs, current as of `seq` (frames after it follow as pushes).
-    Exact only under the session row lock (services.session_connect / session_sync take it)."""
-    session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
+    Exact only under the session row lock (services.session_connect / session_sync take it).
+    `session`: the row, already read under that lock with its invitation, job and candidate."""
+    if session is None:
+        session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(
+            pk=session_id
+        )
     result = AIInterviewResult.objects.filter(session=session).first() if session.status == Status.COMPLETED else None
     return rows.snapshot(session, current_question(session), result)
 
@@ -65,8 +68,11 @@ def answer_summaries(*, session_id: Id) -> list[dict[str, Any]]:
 
 
 def frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:
-    rows = SessionFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq).order_by("seq")[:limit]
-    return [row.payload for row in rows]
+    if limit == REPLAY_LIMIT:  # every connect and every gap fill: compiled once
+        found = _FRAMES_AFTER.all(uuid.UUID(str(session_id)), seq)
+    else:
+        found = list(SessionFrame.objects.filter(session_id=uuid.UUID(str(session_id)), seq__gt=seq)[:limit])
+    return [cast(SessionFrame, row).payload for row in found]
 
 
 def pending_work(*, older_than: float = 0.0) -> tuple[list[str], list[str]]:
@@ -189,6 +195,7 @@ def active_calibration() -> Calibration | None:
 
 
 # Read for every graded answer: compiled once (prepared.py).
+_FRAMES_AFTER = Select(SessionFrame, ["session", "seq__gt"], order_by=["seq"], limit=REPLAY_LIMIT)
 _ANY_REVIEW = Select(AnswerReview, ["question_key", "current"], limit=1)
 _ACTIVE_CALIBRATION = Select(Calibration, ["active"], order_by=["-version"], limit=1)
 

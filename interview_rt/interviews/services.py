@@ -167,12 +167,13 @@ def invitation_revoke(*, invitation_id: Id) -> Emitted:
 
 # The statements every answer runs, compiled once (prepared.py).
 _ANSWER = SelectOne(AIInterviewResponse)
-_ANSWER_WITH_QUESTION = SelectOne(AIInterviewResponse, related="question")
+_ANSWER_WITH_QUESTION = SelectOne(AIInterviewResponse, related=["question"])
 _ANSWER_BY_CLIENT_ID = Select(AIInterviewResponse, ["session", "client_id"], limit=1)
 _QUESTION_OF_SESSION = Select(AIInterviewQuestion, ["session", "id"], limit=1)
-_QUESTION_AT = Select(AIInterviewQuestion, ["session", "order"], limit=1)
 _INSERT_ANSWER = Insert(AIInterviewResponse, [f.name for f in AIInterviewResponse._meta.concrete_fields])
 _SAVE_ASKED = Update(AIInterviewQuestion, ["asked_at"])
+_SESSION_OF_INVITATION = Select(AIInterviewSession, ["invitation"], limit=1)
+_INSERT_SESSION = Insert(AIInterviewSession, [f.name for f in AIInterviewSession._meta.concrete_fields])
 
 
 def _transition_error(exc: state.TransitionError) -> InterviewError:
@@ -266,25 +267,29 @@ def session_start(*, session_id: Id) -> Emitted:
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
-        session = locked(session_id)
-        before = session.status
-        try:
-            new, decision = state.start(state_of(session), now)
-        except state.TransitionError as exc:
-            if exc.code == "interview_completed":
-                return out
-            raise _transition_error(exc) from None
-        rows.apply(session, new, now)
-        if before == Status.CREATED:
-            # The list's new row; its feed_seq is this frame's (the row is as of this frame).
-            row = rows.session_row(session, [], None, awaiting=new.awaiting)
-            _feed(session, "session.opened", {"session": {**row, "feed_seq": session.feed_seq + 1}}, out)
-        elif before == Status.ABANDONED:
-            _feed(session, "session.resumed", {}, out)
-        if decision.ask_index is not None:
-            _ask(session, decision.ask_index, now, out)
-        rows.save(session)
+        _start(locked(session_id), now, out)
     return out
+
+
+def _start(session: AIInterviewSession, now: datetime, out: Emitted) -> None:
+    """Start or resume a locked session (a completed one stays as it is)."""
+    before = session.status
+    try:
+        new, decision = state.start(state_of(session), now)
+    except state.TransitionError as exc:
+        if exc.code == "interview_completed":
+            return
+        raise _transition_error(exc) from None
+    rows.apply(session, new, now)
+    if before == Status.CREATED:
+        # The list's new row; its feed_seq is this frame's (the row is as of this frame).
+        row = rows.session_row(session, [], None, awaiting=new.awaiting)
+        _feed(session, "session.opened", {"session": {**row, "feed_seq": session.feed_seq + 1}}, out)
+    elif before == Status.ABANDONED:
+        _feed(session, "session.resumed", {}, out)
+    if decision.ask_index is not None:
+        _ask(session, decision.ask_index, now, out)
+    rows.save(session)
 
 
 @dataclass(frozen=True)
@@ -297,22 +302,52 @@ class Connection:
     job_id: int = 0
 
 
-def session_connect(*, token: str, last_seq: int | None) -> Connection:
-    """Everything a socket does on connect, in one trip to the database thread: open the link,
-    start or resume the session, take the snapshot and the frames after `last_seq`."""
-    opened = session_open(token=token)
-    out = opened.emitted
+def session_connect(*, token: str, last_seq: int | None, claim_for: str = "") -> Connection:
+    """Everything a socket does on connect, in one transaction: open the link (the session is
+    created the first time), start or resume it, take the snapshot and the frames after
+    `last_seq`. `claim_for` (a worker of this process, as for answer_submit): a new session's
+    question generation is claimed for it and handed over in the emitted job."""
+    now = timezone.now()
+    invitation = links.read_token(token, now=now)
+    out = Emitted()
     start_error = None
-    try:
-        out.extend(session_start(session_id=opened.session.pk))
-    except InterviewError as exc:
-        start_error = exc
     with transaction.atomic():
+        found = cast(AIInterviewSession | None, _SESSION_OF_INVITATION.first(invitation.pk))
+        if found is None:
+            found = _create_session(invitation, now, out, claim_for)
         # Under the session lock no frame can be appended, so the snapshot is exactly "as of seq".
-        locked(opened.session.pk)
-        snapshot = selectors.session_snapshot(session_id=opened.session.pk)
-        missed = selectors.frames_after(session_id=opened.session.pk, seq=last_seq) if last_seq is not None else []
-    return Connection(str(opened.session.pk), snapshot, missed, start_error, out, opened.session.invitation.job_id)
+        session = locked(found.pk)
+        # The job and the candidate were read with the token (the snapshot and the staff row show them).
+        session.invitation.job = invitation.job
+        session.invitation.candidate = invitation.candidate
+        try:
+            _start(session, now, out)
+        except InterviewError as exc:
+            start_error = exc
+            if exc.code == ErrorCode.SESSION_EXPIRED:
+                _expire_if_due(session, now)
+        snapshot = selectors.session_snapshot(session_id=session.pk, session=session)
+        missed = selectors.frames_after(session_id=session.pk, seq=last_seq) if last_seq is not None else []
+    return Connection(str(session.pk), snapshot, missed, start_error, out, invitation.job_id)
+
+
+def _create_session(
+    invitation: InterviewInvitation, now: datetime, out: Emitted, claim_for: str
+) -> AIInterviewSession:
+    """The link's session, created (with its generation job) unless a concurrent open just did."""
+    session = AIInterviewSession(
+        invitation=invitation, question_count=invitation.question_count, last_activity_at=now
+    )
+    if claim_for:
+        session.generation_claimed_at, session.generation_claimed_by = now, claim_for
+    try:
+        with transaction.atomic():  # a savepoint: the race below leaves the outer transaction usable
+            _INSERT_SESSION.run([session])
+    except IntegrityError:  # a concurrent open won the race (PostgreSQL): same session for both
+        return AIInterviewSession.objects.get(invitation=invitation)
+    job = GenerationJob(_generation_context(session, invitation), now, session.created_at) if claim_for else None
+    out.job(GENERATE, session.pk, claimed=job)
+    return session
 
 
 def session_authorize(*, session_id: Id, session_key: str | None = None, token: str | None = None) -> None:
@@ -521,8 +556,12 @@ def generation_claim(*, session_id: Id, owner: str = "") -> GenerationJob | None
     if not claimed:
         return None
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
-    inv = session.invitation
-    context = InterviewContext(
+    return GenerationJob(_generation_context(session, session.invitation), now, session.created_at)
+
+
+def _generation_context(session: AIInterviewSession, inv: InterviewInvitation) -> InterviewContext:
+    """What the provider writes a session's questions from (`inv` with its job and candidate)."""
+    return InterviewContext(
         candidate_name=inv.candidate.name,
         job_title=inv.job.title,
         job_description=inv.job.description,
@@ -532,7 +571,6 @@ def generation_claim(*, session_id: Id, owner: str = "") -> GenerationJob | None
         question_count=session.question_count,
         seed=str(session.pk),
     )
-    return GenerationJob(context, now, session.created_at)
 
 
 def generation_release(*, session_id: Id, claimed_at: datetime) -> bool:
@@ -723,7 +761,7 @@ def evaluation_store(
         # unless a follow-up is inserted before it; one query instead of an EXISTS and a SELECT.
         at_index = None
         if session.questions_ready and session.current_index < session.question_count:
-            at_index = cast(AIInterviewQuestion | None, _QUESTION_AT.first(session.pk, session.current_index))
+            at_index = rows.question_at(session.pk, session.current_index)
         current = state_of(
             session, known=(at_index.asked_at, at_index.added_by_name) if at_index is not None else (None, "")
         )

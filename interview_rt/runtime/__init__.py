@@ -125,7 +125,7 @@ class Runtime:
         meanwhile, its lease lapses with its heartbeat and a sweep (here or elsewhere) takes it."""
         worker = self.worker
         if worker is not None:
-            worker.run_claimed(job.claimed)
+            worker.submit({"kind": job.kind, "id": job.id}, claimed=job.claimed)
 
     def answer_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]:
         """The write behind an answer's acknowledgement: ahead of everything else."""

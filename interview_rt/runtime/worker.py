@@ -129,11 +129,13 @@ class AIWorker:
 
     # --- jobs ----------------------------------------------------------------------------------
 
-    async def generate(self, session_id: str) -> None:
+    async def generate(self, session_id: str, claimed: services.GenerationJob | None = None) -> None:
+        """Write a session's questions: claim the job, or take `claimed`, claimed for this worker
+        when the session was created (services.session_connect's claim_for)."""
         await self.alive()
         # A connected candidate waits on this one (the first question): its database calls go
         # ahead of new connects and evaluation writes.
-        job = await self.runtime.waiting_db(services.generation_claim)(session_id=session_id, owner=self.id)
+        job = claimed or await self.runtime.waiting_db(services.generation_claim)(session_id=session_id, owner=self.id)
         if job is None:
             return
         key = (GENERATE, session_id)
@@ -191,10 +193,6 @@ class AIWorker:
         finally:
             self._leases.pop(key, None)
 
-    def run_claimed(self, job: services.EvaluationJob) -> bool:
-        """Run an evaluation claimed for this worker, like a nudge but without the claim."""
-        return self.submit({"kind": EVALUATE, "id": str(job.response_id)}, claimed=job)
-
     async def _evaluate(self, response_id: str, job: services.EvaluationJob) -> None:
         request = EvaluationRequest(
             question=job.question,
@@ -245,13 +243,13 @@ class AIWorker:
         if emitted and job.received_at is not None:
             metrics.ANSWER_FEEDBACK.observe(max(0.0, (timezone.now() - job.received_at).total_seconds()))
 
-    async def handle(self, message: dict[str, Any], claimed: services.EvaluationJob | None = None) -> None:
+    async def handle(self, message: dict[str, Any], claimed: Any = None) -> None:
         kind, object_id = message.get("kind"), str(message.get("id", ""))
         gauge = metrics.child(metrics.JOBS_IN_PROGRESS, str(kind))
         gauge.inc()
         try:
             if kind == GENERATE:
-                await self.generate(object_id)
+                await self.generate(object_id, claimed)
             elif kind == EVALUATE:
                 await self.evaluate(object_id, claimed)
             else:
@@ -261,9 +259,11 @@ class AIWorker:
         finally:
             gauge.dec()
 
-    def submit(self, message: dict[str, Any], claimed: services.EvaluationJob | None = None) -> bool:
+    def submit(self, message: dict[str, Any], claimed: Any = None) -> bool:
         """Run a job concurrently with others; False if the same job is already queued here, or
-        the worker is stopping (the job stays in the database for another worker)."""
+        the worker is stopping (the job stays in the database for another worker). `claimed`: the
+        job's inputs when a service already took its lease for this worker (services.GenerationJob
+        or EvaluationJob), so it runs without a claim of its own."""
         key = (str(message.get("kind")), str(message.get("id")))
         if key in self._inflight or self.stopping:
             return False
