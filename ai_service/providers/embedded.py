@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import logging
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -101,22 +103,54 @@ def _embedding_fit(context: InterviewContext, pool: Sequence[BankQuestion]) -> n
     return 0.5 * similarity + 0.5 * np.array([affinity[a] for a in areas])
 
 
+@functools.lru_cache(maxsize=8192)
+def _tag_stems(tags: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(s for tag in tags for s in stems(tag))
+
+
+# Per job (its text and skills) and pool: each question's fit before the per-session jitter.
+# Every candidate of a job ranks the same pool for the same job, so a connect reuses it.
+_job_fits: OrderedDict[tuple[str, tuple[str, ...], tuple[str, ...]], list[float]] = OrderedDict()
+_JOB_FITS_MAX = 1024
+
+
+def _embedding_base(context: InterviewContext, pool: Sequence[BankQuestion]) -> list[float] | None:
+    """EMBEDDING_WEIGHT x the embedding fit + the skill-tag bonus of each question (cached per job)."""
+    key = (_job_text(context), tuple(context.skills), tuple(q.id for q in pool))
+    with _bank_lock:
+        found = _job_fits.get(key)
+        if found is not None:
+            _job_fits.move_to_end(key)
+            return found
+    similarity = _embedding_fit(context, pool)
+    if similarity is None:
+        return None  # not cached: the model may be loaded next time
+    skill_stems = stems(" ".join(context.skills))
+    base = [
+        EMBEDDING_WEIGHT * float(sim) + 1.0 * len(_tag_stems(q.tags) & skill_stems)
+        for q, sim in zip(pool, similarity, strict=True)
+    ]
+    with _bank_lock:
+        _job_fits[key] = base
+        while len(_job_fits) > _JOB_FITS_MAX:
+            _job_fits.popitem(last=False)
+    return base
+
+
 def _rank_questions(
     context: InterviewContext, pool: Sequence[BankQuestion], use_embeddings: bool = True
 ) -> list[BankQuestion]:
-    job_stems = stems(" ".join((context.job_title, context.job_description, " ".join(context.skills))))
-    skill_stems = stems(" ".join(context.skills))
     rng = random.Random(context.seed or context.job_title)
-    similarity = _embedding_fit(context, pool) if use_embeddings else None
-    if similarity is not None:
+    base = _embedding_base(context, pool) if use_embeddings else None
+    if base is not None:
         # Ranked by meaning; a tag naming one of the skills still counts a little on top.
         fits = {
-            q.id: EMBEDDING_WEIGHT * float(sim)
-            + 1.0 * len({s for tag in q.tags for s in stems(tag)} & skill_stems)
-            + rng.random() * 0.3  # breaks near-ties differently per session
-            for q, sim in zip(pool, similarity, strict=True)
+            q.id: b + rng.random() * 0.3  # breaks near-ties differently per session
+            for q, b in zip(pool, base, strict=True)
         }
         return sorted(pool, key=lambda q: fits[q.id], reverse=True)
+    job_stems = stems(" ".join((context.job_title, context.job_description, " ".join(context.skills))))
+    skill_stems = stems(" ".join(context.skills))
 
     # Lexical fallback when the model is unavailable.
     area_bonus: dict[str, float] = {}
@@ -125,7 +159,7 @@ def _rank_questions(
         area_bonus[area] = float(len(hint_stems & job_stems))
 
     def fit(q: BankQuestion) -> float:
-        tag_stems = {s for tag in q.tags for s in stems(tag)}
+        tag_stems = _tag_stems(q.tags)
         return (
             3.0 * len(tag_stems & skill_stems)
             + 1.0 * len(tag_stems & job_stems)
