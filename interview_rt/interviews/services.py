@@ -172,6 +172,7 @@ _ANSWER_BY_CLIENT_ID = Select(AIInterviewResponse, ["session", "client_id"], lim
 _QUESTION_OF_SESSION = Select(AIInterviewQuestion, ["session", "id"], limit=1)
 _INSERT_ANSWER = Insert(AIInterviewResponse, [f.name for f in AIInterviewResponse._meta.concrete_fields])
 _SAVE_ASKED = Update(AIInterviewQuestion, ["asked_at"])
+_INSERT_QUESTIONS = Insert(AIInterviewQuestion, [f.name for f in AIInterviewQuestion._meta.concrete_fields])
 _SESSION_OF_INVITATION = Select(AIInterviewSession, ["invitation"], limit=1)
 _INSERT_SESSION = Insert(AIInterviewSession, [f.name for f in AIInterviewSession._meta.concrete_fields])
 
@@ -617,7 +618,7 @@ def questions_store(*, session_id: Id, questions: Sequence[GeneratedQuestion], p
         asked = created[decision.ask_index] if decision.ask_index is not None else None
         if asked is not None:
             asked.asked_at = now
-        AIInterviewQuestion.objects.bulk_create(created)
+        _INSERT_QUESTIONS.run(created)
         if asked is not None:
             _announce(session, asked, out)
         rows.save(session)
