@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -108,7 +109,20 @@ DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+# Which channels-redis layer: "core" (RedisChannelLayer: lists, one BZPOPMIN per message) or
+# "pubsub" (RedisPubSubChannelLayer, beta: Redis pub/sub). Measured side by side in
+# docs/performance.md; the default is the one that measured better.
+REDIS_LAYER = os.environ.get("REDIS_LAYER", "core").strip().lower()
+if REDIS_LAYER not in {"core", "pubsub"}:
+    raise ImproperlyConfigured(f"REDIS_LAYER must be core or pubsub, not {REDIS_LAYER!r}")
+if REDIS_URL and REDIS_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_REDIS_PREFIX", "asgi")},
+        }
+    }
+elif REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
