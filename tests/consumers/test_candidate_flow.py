@@ -298,3 +298,67 @@ async def test_frames_are_handled_without_a_thread_hop_per_message(amake_invitat
     await c.recv("interview.completed")
     await c.close()
     assert hops == 0
+
+
+async def test_the_in_process_worker_gets_its_jobs_claimed_with_the_connect_and_the_answer(
+    amake_invitation: Any, monkeypatch: Any
+) -> None:
+    """With a worker in this process, the connect that creates the session and each answer take
+    the job's lease for it and hand the job over: the worker never claims (nor needs a nudge)."""
+    from interview_rt.interviews import services
+    from interview_rt.runtime import runtime
+
+    claims: list[str] = []
+    for name in ("generation_claim", "evaluation_claim"):
+        original = getattr(services, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            claims.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(services, name, counted)
+    _, token = await amake_invitation(question_count=2)
+    c = Candidate(token)
+    question = await first_question(c, await c.connect())
+    await c.answer(question, "own-1", GOOD_ANSWER)
+    response = await AIInterviewResponse.objects.aget(client_id="own-1")
+    assert runtime.worker is not None
+    assert response.claimed_by == runtime.worker.id and response.attempts == 1
+    assert (await c.recv("answer.feedback"))["client_id"] == "own-1"
+    session = await AIInterviewSession.objects.aget(pk=response.session_id)
+    assert session.generation_claimed_by == runtime.worker.id
+    await c.close()
+    assert claims == []
+
+
+async def test_an_answer_claimed_by_a_worker_that_died_is_graded_by_the_next(amake_invitation: Any) -> None:
+    """The lease taken with the answer belongs to a worker with no heartbeat (its process died
+    after the acknowledgement): the next worker's sweep takes it over and grades it."""
+    from interview_rt.interviews import services
+    from interview_rt.runtime import AIWorker, runtime
+
+    await runtime.stop()
+    await runtime.start(inprocess_worker=False)
+    _, token = await amake_invitation(question_count=2)
+    connection = await database_sync_to_async(services.session_connect)(token=token, last_seq=None)
+    w = AIWorker(runtime)
+    await w.generate(connection.session_id)
+    q = await AIInterviewSession.objects.aget(pk=connection.session_id)
+    question = await database_sync_to_async(lambda: q.questions.get(order=0))()
+    receipt = await database_sync_to_async(services.answer_submit)(
+        session_id=connection.session_id,
+        client_id="orphan",
+        question_id=question.pk,
+        text=GOOD_ANSWER,
+        claim_for="host:1:died",
+    )
+    assert receipt.emitted.jobs[0].claimed is not None  # handed to a worker that is gone
+    response = await AIInterviewResponse.objects.aget(pk=receipt.response_id)
+    assert response.claimed_by == "host:1:died" and response.evaluation_status == "pending"
+    restarted = AIWorker(runtime)
+    assert await restarted.sweep() >= 1
+    await restarted.drain()
+    await response.arefresh_from_db()
+    assert response.evaluation_status == "done" and response.claimed_by == restarted.id
+    await restarted.gone()
+    await w.gone()
