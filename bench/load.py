@@ -432,6 +432,90 @@ async def echo_client(
         errors[type(exc).__name__] += 1
 
 
+async def echo_connect_cost(pid: int, url: str, connects: int, concurrency: int = 50) -> dict[str, Any]:
+    """The bare echo's server CPU per connect: `connects` sockets, each opened, one frame echoed
+    (its "first question"), closed; at most `concurrency` at a time."""
+    slots = asyncio.Semaphore(concurrency)
+    errors: Counter[str] = Counter()
+
+    async def one(i: int) -> None:
+        async with slots:
+            try:
+                async with websockets.connect(url, compression=None, proxy=None, ping_interval=None) as ws:
+                    await ws.send(json.dumps({"type": "echo", "c": i, "n": 1}))
+                    await asyncio.wait_for(ws.recv(), 30)
+            except Exception as exc:
+                errors[type(exc).__name__] += 1
+
+    cpu0 = proc_cpu_seconds(pid)
+    await asyncio.gather(*(one(i) for i in range(connects)))
+    await asyncio.sleep(0.5)  # the server's side of the closes
+    cpu1 = proc_cpu_seconds(pid)
+    per = 1000 * (cpu1 - cpu0) / max(1, connects) if cpu0 is not None and cpu1 is not None else None
+    return {"connects": connects, "errors": dict(errors), "cpu_ms_per_connect": round(per, 2) if per else per}
+
+
+def proc_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_by_role(server_roots: list[int], worker_roots: list[int], with_services: bool) -> dict[str, float]:
+    """CPU seconds so far of the server side by role: `web` (the interview servers' own processes),
+    `ai` (their children: the AI process), `worker` (manage.py ai_worker and its children), and
+    with `with_services` `postgres` (every process of the PostgreSQL cluster: backends, WAL writer,
+    checkpointer) and `redis` (redis-server). Processes that exited meanwhile are not counted."""
+    out = {"web": 0.0, "ai": 0.0, "worker": 0.0}
+    for root in server_roots:
+        for p in descendants(root):
+            out["web" if p == root else "ai"] += proc_cpu_seconds(p) or 0.0
+    out["worker"] = tree_cpu_seconds(worker_roots)
+    if with_services:
+        out["postgres"] = out["redis"] = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                name = proc_name(int(entry.name))
+                if name.startswith("postgres"):
+                    out["postgres"] += proc_cpu_seconds(int(entry.name)) or 0.0
+                elif name.startswith("redis-server"):
+                    out["redis"] += proc_cpu_seconds(int(entry.name)) or 0.0
+    return out
+
+
+def cpu_delta(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: b[k] - a.get(k, 0.0) for k in b}
+
+
+def per_operation_cpu(
+    start: dict[str, float],
+    mid: dict[str, float] | None,
+    end: dict[str, float],
+    sessions: int,
+    results: list[Any],
+    echo: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Server CPU per connect -> first question (start -> mid, or the whole run for storm/idle)
+    and per graded answer (mid -> end), by process role, in ms."""
+    connect = cpu_delta(start, mid if mid is not None else end)
+    answers = sum(1 for r in results for a in r.answers if a.ack_s is not None)
+    out: dict[str, Any] = {
+        "connects": sessions,
+        "server_cpu_ms_per_connect": round(1000 * sum(connect.values()) / max(1, sessions), 2),
+        "cpu_ms_per_connect_by_process": {k: round(1000 * v / max(1, sessions), 2) for k, v in connect.items()},
+        "echo_cpu_ms_per_connect": ((echo or {}).get("connect") or {}).get("cpu_ms_per_connect"),
+    }
+    if mid is not None and answers:
+        answering = cpu_delta(mid, end)
+        out.update(
+            answers=answers,
+            server_cpu_ms_per_answer=round(1000 * sum(answering.values()) / answers, 2),
+            cpu_ms_by_process={k: round(1000 * v / answers, 2) for k, v in answering.items()},
+        )
+    return out
+
+
 async def echo_baseline(procs: Processes, env: dict[str, str], args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     echo_env = {k: v for k, v in env.items() if k != "DJANGO_SETTINGS_MODULE"}
@@ -474,6 +558,11 @@ async def echo_baseline(procs: Processes, env: dict[str, str], args: argparse.Na
         log(
             f"echo baseline: {result['round_trips_per_s']:,.0f} round trips/s, p50 {fmt(s['p50'], ' ms')}, "
             f"p99 {fmt(s['p99'], ' ms')}, errors {dict(errors) or 0}"
+        )
+        result["connect"] = await echo_connect_cost(proc.pid, url, args.echo_connects)
+        log(
+            f"echo baseline: {result['connect']['connects']} connects (one frame each), "
+            f"{fmt(result['connect']['cpu_ms_per_connect'], ' ms')} of server CPU per connect"
         )
         if getattr(args, "echo_idle_sockets", 0):
             result["idle"] = await idle_sockets_rss(proc.pid, url, args.echo_idle_sockets, args)
@@ -540,6 +629,9 @@ class Live:
     all_done: asyncio.Event = field(default_factory=asyncio.Event)
     # storm / idle: sessions hold their socket open after the first question until this is set
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    # Interview scenarios: sessions answer once every session has its first question (or the
+    # wait is over), so the server's CPU of the connects and of the answers are measured apart.
+    answering: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -675,6 +767,9 @@ async def run_session(
                         with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(live.release.wait(), max(0.0, deadline - time.perf_counter()) + 1)
                         return res
+                    if answered == 0 and not live.answering.is_set():
+                        with contextlib.suppress(TimeoutError):
+                            await asyncio.wait_for(live.answering.wait(), max(0.0, deadline - time.perf_counter()))
                     if args.think_ms:
                         await asyncio.sleep(args.think_ms / 1000)
                     answered += 1
@@ -763,6 +858,7 @@ async def warm_up_session(token: str, port: int, args: argparse.Namespace) -> di
         **{**vars(args), "ramp_s": 0, "think_ms": 0, "verify_log": False, "sessions": 1, "hold": False}
     )
     live = Live(t0=time.perf_counter())
+    live.answering.set()  # no connect/answer barrier outside the measured scenario
     live.all_done.set()
     # An index no measured session has: its client_ids must not collide with theirs in the DB check.
     res = await run_session(90000, token, port, live, wargs, time.perf_counter() + args.warm_up_timeout)
@@ -1087,6 +1183,7 @@ async def probe_session(token: str, port: int, args: argparse.Namespace, index: 
         **{**vars(args), "ramp_s": 0, "think_ms": 0, "verify_log": False, "sessions": 1, "hold": False}
     )
     live = Live(t0=time.perf_counter())
+    live.answering.set()  # no connect/answer barrier outside the measured scenario
     live.all_done.set()
     res = await run_session(index, token, port, live, pargs, time.perf_counter() + 120)
     acks = [a.ack_s for a in res.answers if a.ack_s is not None]
@@ -1271,6 +1368,10 @@ async def _run_scenario(
     def client_cpu() -> float:  # this script's, and the staff sockets' process when they have one
         return self_cpu_seconds() + admins.cpu_seconds()
 
+    web_roots, worker_roots = [proc.pid for _, proc in servers], [proc.pid for proc in others]
+    with_services = server_env.get("DATABASE_URL", "").startswith("postgres")
+    roles0 = cpu_by_role(web_roots, worker_roots, with_services)
+    roles_mid: dict[str, float] | None = None
     cpu0, self_cpu0, mach0 = tree_cpu_seconds(server_pids), client_cpu(), machine_cpu_ticks()
     ref_cpu0 = proc_cpu_seconds(ref_proc.pid) if ref_proc is not None else None
     load_at_start = os.getloadavg()
@@ -1287,7 +1388,17 @@ async def _run_scenario(
         while live.finished < len(tasks) and time.perf_counter() < deadline:
             if all(t.done() for t in tasks):
                 break
+            if (
+                roles_mid is None
+                and kind not in ("storm", "idle")
+                and (live.first_questions >= len(tasks) or time.perf_counter() - live.t0 > 60)
+            ):
+                # Every session has its first question: the connects are done, the answers begin.
+                roles_mid = cpu_by_role(web_roots, worker_roots, with_services)
+                live.answering.set()
             await asyncio.sleep(0.05)
+        live.answering.set()
+        roles_end = cpu_by_role(web_roots, worker_roots, with_services)
         run_s = time.perf_counter() - live.t0
         cpu1, self_cpu1, mach1 = tree_cpu_seconds(server_pids), client_cpu(), machine_cpu_ticks()
         ref_cpu1 = proc_cpu_seconds(ref_proc.pid) if ref_proc is not None else None
@@ -1371,6 +1482,7 @@ async def _run_scenario(
         .strip()
         .splitlines()[-1]
     )
+    cpu_report = per_operation_cpu(roles0, roles_mid, roles_end, len(results), results, echo)
     report = analyse(
         label or name,
         args,
@@ -1385,6 +1497,7 @@ async def _run_scenario(
         daphne_log,
         time.perf_counter() - started,
     )
+    report["cpu_per_operation"] = cpu_report
     if instrument is not None:
         report["instrument"] = instrument
     if staff_keys:
@@ -1665,6 +1778,12 @@ def summary_line(r: dict[str, Any]) -> dict[str, Any]:
         else None,
         "machine_cores_busy_other": r["machine"].get("cpu_cores_busy_other_processes"),
     }
+    cpu = r.get("cpu_per_operation") or {}
+    out["server_cpu_ms_per_answer"] = cpu.get("server_cpu_ms_per_answer")
+    out["server_cpu_ms_per_connect"] = cpu.get("server_cpu_ms_per_connect")
+    out["echo_cpu_ms_per_connect"] = cpu.get("echo_cpu_ms_per_connect")
+    out["connect_cpu_over_echo"] = ratio(cpu.get("server_cpu_ms_per_connect"), cpu.get("echo_cpu_ms_per_connect"))
+    out["cpu_ms_by_process"] = cpu.get("cpu_ms_by_process") or cpu.get("cpu_ms_per_connect_by_process")
     if crowd:
         out["idle_cpu_percent_of_one_core"] = crowd.get("idle_cpu_percent_of_one_core")
         for when in ("probe_alone", "probe_beside_crowd"):
@@ -1723,6 +1842,17 @@ def print_report(r: dict[str, Any]) -> None:
             f"{rr['ack_p99_over_echo_p99']}x, feedback p99/echo p99 {rr['feedback_p99_over_echo_p99']}x, "
             f"acks/s / echo rt/s {rr['answers_acked_per_s_over_echo_round_trips_per_s']}",
         ]
+    cpu = r.get("cpu_per_operation") or {}
+    if cpu:
+        lines.append(
+            f"server CPU per connect -> 1st question {fmt(cpu['server_cpu_ms_per_connect'])} ms "
+            f"(echo {fmt(cpu.get('echo_cpu_ms_per_connect'))} ms) by process {cpu['cpu_ms_per_connect_by_process']}"
+        )
+        if "server_cpu_ms_per_answer" in cpu:
+            lines.append(
+                f"server CPU per graded answer {fmt(cpu['server_cpu_ms_per_answer'])} ms "
+                f"by process {cpu['cpu_ms_by_process']} ({cpu['answers']} answers)"
+            )
     if "staff" in r:
         st, d = r["staff"], r["staff"]["answer_to_admin_ms"]
         lines.append(
@@ -1956,6 +2086,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--echo-seconds", type=float, default=10, help="echo baseline duration (0: skip)")
     p.add_argument("--echo-connections", type=int, default=50)
+    p.add_argument("--echo-connects", type=int, default=300, help="echo baseline: connects measured for CPU/connect")
     p.add_argument("--echo-frame-bytes", type=int, default=200)
     p.add_argument("--deadline", type=float, default=240, help="max seconds for the sessions of a scenario")
     p.add_argument("--frame-timeout", type=float, default=60, help="max seconds to wait for any one frame")
