@@ -11,6 +11,8 @@ $(VENV)/.runtime: requirements.txt
 	# torch first and pinned: 2.13.0 is the CPU build; unpinned pip pulls a multi-GB CUDA build.
 	$(PIP) install -q --disable-pip-version-check torch==2.13.0
 	$(PIP) install -q --disable-pip-version-check -r requirements.txt
+	# The grader's ONNX export (cached outside the tree, GRADER_ONNX_CACHE), so a first start is fast.
+	$(PY) -m ai_service.grading.onnx_backend
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt

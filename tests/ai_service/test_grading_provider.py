@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import Sequence
 
@@ -185,9 +184,7 @@ def test_bank_embeddings_are_computed_once(monkeypatch: pytest.MonkeyPatch) -> N
         raise AssertionError("the bank was encoded again")
 
     monkeypatch.setattr(embedded.encoder.load_encoder(), "encode", no_encoding)
-    started = time.perf_counter()
-    select_questions(context("Data Engineer", ("spark", "airflow", "sql")), bank)
-    assert time.perf_counter() - started < 1.0
+    assert select_questions(context("Data Engineer", ("spark", "airflow", "sql")), bank)
 
 
 async def test_generate_questions_fit_the_job() -> None:
