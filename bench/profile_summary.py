@@ -27,7 +27,7 @@ IDLE_LEAVES = (
     "epoll",
 )
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
-    ("grading model (torch forward, tokenizer)", ("torch", "_encode_batch", "_lean_bert", "tokenizer", "transformers")),
+    ("grading model (forward, tokenizer)", ("onnx", "torch", "_encode_batch", "_lean_bert", "tokeniz", "transformers")),
     ("grading features (python)", ("ai_service/grading", "ai_service/feedback")),
     ("question selection", ("select_questions", "_rank_questions", "bank_vectors")),
     ("database (ORM + sqlite/psycopg)", ("django/db", "sqlite3", "psycopg")),
