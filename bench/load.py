@@ -496,8 +496,8 @@ def per_operation_cpu(
     results: list[Any],
     echo: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """Server CPU per connect -> first question (start -> mid, or the whole run for storm/idle)
-    and per graded answer (mid -> end), by process role, in ms."""
+    """Server CPU per connect -> first question (start -> mid: every session has its first question;
+    the whole run for idle) and per graded answer (mid -> end), by process role, in ms."""
     connect = cpu_delta(start, mid if mid is not None else end)
     answers = sum(1 for r in results for a in r.answers if a.ack_s is not None)
     out: dict[str, Any] = {
@@ -1390,10 +1390,11 @@ async def _run_scenario(
                 break
             if (
                 roles_mid is None
-                and kind not in ("storm", "idle")
+                and kind != "idle"
                 and (live.first_questions >= len(tasks) or time.perf_counter() - live.t0 > 60)
             ):
-                # Every session has its first question: the connects are done, the answers begin.
+                # Every session has its first question: the connects are done, the answers begin
+                # (storm: the sockets idle from here on, which is not a connect's cost).
                 roles_mid = cpu_by_role(web_roots, worker_roots, with_services)
                 live.answering.set()
             await asyncio.sleep(0.05)
