@@ -49,12 +49,16 @@ def redis_prefix() -> Iterator[str]:
         client.delete(key)
 
 
+# Both channels-redis layers serve an interview across servers; the list layer is the default
+# because the pub/sub one silently misses messages across a Redis restart (docs/performance.md).
+@pytest.mark.parametrize("layer", ["core", "pubsub"])
 async def test_two_servers_and_a_worker_over_redis_and_postgres(
-    server_factory: Any, postgres_url: str, redis_prefix: str, tmp_path: Any
+    server_factory: Any, postgres_url: str, redis_prefix: str, tmp_path: Any, layer: str
 ) -> None:
     env = {
         "DATABASE_URL": postgres_url,
         "REDIS_URL": REDIS,
+        "REDIS_LAYER": layer,
         "CHANNELS_REDIS_PREFIX": redis_prefix,
         "AI_WORKER_INPROCESS": "0",
     }
