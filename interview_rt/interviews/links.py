@@ -7,8 +7,8 @@ signed too, and the invitation's own `expires_at` and `revoked` are checked on e
 from __future__ import annotations
 
 import uuid
-from typing import cast
 from datetime import datetime
+from typing import cast
 
 from django.conf import settings
 from django.core import signing
