@@ -25,6 +25,9 @@ IDLE_LEAVES = (
     "acquire",
     "sleep",
     "epoll",
+    # a pool thread parked on its queue (py-spy shows no frame below it), the child watcher
+    "_worker (concurrent/futures/thread.py:81)",
+    "_do_waitpid",
 )
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("grading model (forward, tokenizer)", ("onnx", "torch", "_encode_batch", "_lean_bert", "tokeniz", "transformers")),
