@@ -332,13 +332,9 @@ def session_connect(*, token: str, last_seq: int | None, claim_for: str = "") ->
     return Connection(str(session.pk), snapshot, missed, start_error, out, invitation.job_id)
 
 
-def _create_session(
-    invitation: InterviewInvitation, now: datetime, out: Emitted, claim_for: str
-) -> AIInterviewSession:
+def _create_session(invitation: InterviewInvitation, now: datetime, out: Emitted, claim_for: str) -> AIInterviewSession:
     """The link's session, created (with its generation job) unless a concurrent open just did."""
-    session = AIInterviewSession(
-        invitation=invitation, question_count=invitation.question_count, last_activity_at=now
-    )
+    session = AIInterviewSession(invitation=invitation, question_count=invitation.question_count, last_activity_at=now)
     if claim_for:
         session.generation_claimed_at, session.generation_claimed_by = now, claim_for
     try:
