@@ -82,6 +82,9 @@ from ai_service.grading.batcher import MAX_BATCH, MAX_CONCURRENT, MicroBatcher  
 from ai_service.grading.types import GradeInput  # noqa: E402
 
 RESULTS = BENCH / "results"
+# The previous grader version's calibration, scored live on the same features beside the shipped one
+# (its feature list is a prefix of today's, so the same analyses serve both).
+PREVIOUS = BENCH / "reference" / "semantic-1_calibration.json"
 TWO_WAY = ("sciEntsBank", "beetle")
 TEST_SPLITS = {
     "sciEntsBank": ("test-unseen-answers", "test-unseen-questions", "test-unseen-domains"),
@@ -95,6 +98,9 @@ TARGETS = "SAF: Pearson >= baseline + 0.10; SemEval: macro-F1 >= baseline + 0.05
 class Scored:
     rows: list[fit_grader.Row]
     probability: np.ndarray  # grader, 0..1 (0 for insufficient evidence)
+    previous: np.ndarray  # the previous grader version, same convention
+    default: np.ndarray  # the grader with the default profile (what a new team sees), 0..1
+    previous_default: np.ndarray
     insufficient: np.ndarray  # bool
     cosine: np.ndarray  # baseline input
     target: np.ndarray  # human score / score_max
@@ -158,15 +164,23 @@ def metrics(pred: np.ndarray, label: np.ndarray | None, target: np.ndarray, scor
 
 def score_rows(rows: Sequence[fit_grader.Row], analyses: Sequence[semantic.Analysis]) -> Scored:
     params = calibration.load()
+    old = calibration.load(PREVIOUS)
     enc = encoder.load_encoder()
     probability = np.zeros(len(rows))
+    previous = np.zeros(len(rows))
+    default = np.zeros(len(rows))
+    previous_default = np.zeros(len(rows))
     insufficient = np.zeros(len(rows), dtype=bool)
     cosine = np.full(len(rows), np.nan)
     for i, (row, analysis) in enumerate(zip(rows, analyses, strict=True)):
         if analysis.reason or analysis.features is None:
             insufficient[i] = True
         else:
-            probability[i] = params.probability(analysis.features.values, row.set)
+            values = analysis.features.values
+            probability[i] = params.probability(values, row.set)
+            previous[i] = old.probability(values, row.set)
+            default[i] = params.probability(values)
+            previous_default[i] = old.probability(values)
         if "baseline_cosine" in analysis.extra:
             cosine[i] = analysis.extra["baseline_cosine"]
     # The baseline needs a cosine for the answers the grader skipped before encoding them.
@@ -179,6 +193,9 @@ def score_rows(rows: Sequence[fit_grader.Row], analyses: Sequence[semantic.Analy
     return Scored(
         rows=list(rows),
         probability=probability,
+        previous=previous,
+        default=default,
+        previous_default=previous_default,
         insufficient=insufficient,
         cosine=cosine,
         target=np.array([r.target for r in rows]),
@@ -191,6 +208,9 @@ def select(scored: Scored, mask: np.ndarray) -> Scored:
     return Scored(
         rows=[scored.rows[i] for i in idx],
         probability=scored.probability[idx],
+        previous=scored.previous[idx],
+        default=scored.default[idx],
+        previous_default=scored.previous_default[idx],
         insufficient=scored.insufficient[idx],
         cosine=scored.cosine[idx],
         target=scored.target[idx],
@@ -203,6 +223,7 @@ def evaluate_set(name: str, train: Scored, tests: dict[str, Scored]) -> list[dic
     two_way = name in TWO_WAY
     y_train = (train.target >= 0.5).astype(int)
     t_grader = best_threshold(train.probability, y_train) if two_way else 0.5
+    t_previous = best_threshold(train.previous, y_train) if two_way else 0.5
     t_base = best_threshold(train.cosine, y_train) if two_way else 0.0
     lines: list[dict[str, object]] = []
     for split, test in tests.items():
@@ -213,7 +234,22 @@ def evaluate_set(name: str, train: Scored, tests: dict[str, Scored]) -> list[dic
             test.target,
             test.score_max,
         )
+        previous = metrics(
+            test.previous,
+            (test.previous >= t_previous).astype(int) if two_way else None,
+            test.target,
+            test.score_max,
+        )
         base = metrics(base_pred, (test.cosine >= t_base).astype(int) if two_way else None, test.target, test.score_max)
+        # A new team's view: the default profile, no reviews; RMSE and bias on a 0..5 scale.
+        zero_shot = {
+            "pearson": correlation(pearsonr, test.default, test.target),
+            "rmse5": float(np.sqrt(np.mean((5 * (test.default - test.target)) ** 2))),
+            "bias5": float(np.mean(5 * (test.default - test.target))),
+            "previous_pearson": correlation(pearsonr, test.previous_default, test.target),
+            "previous_rmse5": float(np.sqrt(np.mean((5 * (test.previous_default - test.target)) ** 2))),
+            "previous_bias5": float(np.mean(5 * (test.previous_default - test.target))),
+        }
         lines.append(
             {
                 "set": name,
@@ -221,7 +257,9 @@ def evaluate_set(name: str, train: Scored, tests: dict[str, Scored]) -> list[dic
                 "n": len(test.rows),
                 "insufficient": int(test.insufficient.sum()),
                 "grader": grader,
+                "previous": previous,
                 "baseline": base,
+                "zero_shot": zero_shot,
             }
         )
     return lines
@@ -237,34 +275,38 @@ def saf_cv(train_rows: list[fit_grader.Row], analyses: list[semantic.Analysis], 
     sets = np.array([r.set for r in rows])
     questions = np.array([f"{r.set}/{r.question_id}" for r in rows])
     cosine = np.array([a.extra["baseline_cosine"] for a in kept])
-    ours: list[float] = []
-    base: list[float] = []
+    previous_names = calibration.load(PREVIOUS).features
+    previous_cols = [semantic.FEATURE_NAMES.index(n) for n in previous_names]
+    variants = {
+        "grader": (list(range(x.shape[1])), semantic.FEATURE_NAMES),
+        "previous": (previous_cols, previous_names),
+    }
+    found: dict[str, list[float]] = {"grader": [], "previous": [], "baseline": []}
     for seed in range(seeds):
         order = np.random.RandomState(seed).permutation(np.unique(questions))
         fold_of = {q: i % 5 for i, q in enumerate(order)}
         fold = np.array([fold_of[q] for q in questions])
         for k in range(5):
             fit_mask = fold != k
-            params = calibration.fit(
-                x[fit_mask],
-                y[fit_mask],
-                list(sets[fit_mask]),
-                semantic.FEATURE_NAMES,
-                semantic.VERSION,
-                l2=calibration.load().l2,
-            )
             test = (fold == k) & (sets == "saf")
-            z = (x[test] - np.array(params.mean)) / np.array(params.scale)
-            logit = z @ np.array(params.weights) + params.intercept("saf")
-            ours.append(correlation(pearsonr, logit, y[test]))
-            base.append(correlation(pearsonr, cosine[test], y[test]))
-    return {
-        "grader_mean": float(np.nanmean(ours)),
-        "grader_sd": float(np.nanstd(ours)),
-        "baseline_mean": float(np.nanmean(base)),
-        "baseline_sd": float(np.nanstd(base)),
-        "folds": float(len(ours)),
-    }
+            for name, (cols, names) in variants.items():
+                params = calibration.fit(
+                    x[fit_mask][:, cols],
+                    y[fit_mask],
+                    list(sets[fit_mask]),
+                    names,
+                    semantic.VERSION,
+                    l2=calibration.load().l2,
+                )
+                z = (x[test][:, cols] - np.array(params.mean)) / np.array(params.scale)
+                logit = z @ np.array(params.weights) + params.intercept("saf")
+                found[name].append(correlation(pearsonr, logit, y[test]))
+            found["baseline"].append(correlation(pearsonr, cosine[test], y[test]))
+    out = {"folds": float(len(found["grader"]))}
+    for name, values in found.items():
+        out[f"{name}_mean"] = float(np.nanmean(values))
+        out[f"{name}_sd"] = float(np.nanstd(values))
+    return out
 
 
 # ---------------------------------------------------------------- speed (fresh process)
@@ -447,7 +489,7 @@ def table(lines: list[dict[str, object]]) -> str:
     out = [head, "-" * len(head)]
     nan = float("nan")
     for line in lines:
-        for method in ("grader", "baseline"):
+        for method in ("grader", "previous", "baseline"):
             m = line[method]
             assert isinstance(m, dict)
             first = method == "grader"
@@ -458,6 +500,64 @@ def table(lines: list[dict[str, object]]) -> str:
                 f"{fmt(m['qwk']):>6s} {fmt(m.get('accuracy', nan)):>6s} {fmt(m.get('macro_f1', nan)):>6s}"
             )
     return "\n".join(out)
+
+
+def zero_shot_table(lines: list[dict[str, object]]) -> str:
+    """What a new team sees before any review: the default profile, scores on 0..5."""
+    head = (
+        f"{'set':12s} {'split':22s} | {'pearson':>7s} {'rmse0-5':>7s} {'bias':>6s} | "
+        f"{'previous':>8s} {'rmse0-5':>7s} {'bias':>6s}"
+    )
+    out = [
+        "zero-shot with the default profile (a new team, no reviews; grader vs the previous version), 0..5 scale:",
+        head,
+        "-" * len(head),
+    ]
+    for line in lines:
+        z = line["zero_shot"]
+        assert isinstance(z, dict)
+        out.append(
+            f"{line['set']!s:12s} {line['split']!s:22s} | {fmt(z['pearson']):>7s} {z['rmse5']:7.2f} "
+            f"{z['bias5']:+6.2f} | {fmt(z['previous_pearson']):>8s} {z['previous_rmse5']:7.2f} "
+            f"{z['previous_bias5']:+6.2f}"
+        )
+    return "\n".join(out)
+
+
+def transfer_targets(lines: list[dict[str, object]], cv: dict[str, float]) -> list[str]:
+    """Issue #19's targets that these sets can check (the 0..5 held-out set is checked elsewhere)."""
+    out = []
+    worst = 0.0
+    for line in lines:
+        g, p, b = line["grader"], line["previous"], line["baseline"]
+        assert isinstance(g, dict) and isinstance(p, dict) and isinstance(b, dict)
+        for metric in ("pearson", "qwk", "macro_f1"):
+            if metric in g and g[metric] == g[metric]:
+                worst = min(worst, round(g[metric] - p[metric], 3))  # as printed
+        if (
+            "unseen-questions" in str(line["split"])
+            or "unseen_questions" in str(line["split"])
+            or "domains" in str(line["split"])
+        ):
+            ok = g["pearson"] > b["pearson"]
+            out.append(
+                f"  [{'met' if ok else 'SHORT'}] {line['set']} {line['split']}: Pearson {g['pearson']:.3f} "
+                f"beats the baseline's {b['pearson']:.3f}"
+            )
+        if line["set"] == "saf" and line["split"] == "unseen_questions":
+            ok = g["pearson"] >= 0.60
+            mark = "met" if ok else "SHORT"
+            out.append(f"  [{mark}] saf unseen_questions: Pearson {g['pearson']:.3f} >= 0.60 (goal)")
+    ok = cv["grader_mean"] >= 0.45
+    out.append(
+        f"  [{'met' if ok else 'SHORT'}] SAF train grouped CV: {cv['grader_mean']:.3f} >= 0.45 "
+        f"(previous {cv['previous_mean']:.3f})"
+    )
+    out.append(
+        f"  [{'met' if worst >= -0.01 else 'SHORT'}] no row worse than the previous version by more than 0.01 "
+        f"(Pearson, QWK, macro-F1): worst {worst:+.3f}"
+    )
+    return out
 
 
 def target_check(lines: list[dict[str, object]]) -> list[str]:
@@ -512,6 +612,41 @@ def plot(scored: dict[str, dict[str, Scored]], path: Path) -> None:
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def transfer_plot(lines: list[dict[str, object]], path: Path) -> None:
+    """Per test split: Pearson of the grader, its previous version and the baseline (set intercepts),
+    and a new team's zero-shot bias on 0..5 (default profile), grader vs previous."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{line['set']}\n{str(line['split']).replace('test-', '')}" for line in lines]
+    x = np.arange(len(lines))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(15, 4.8))
+    methods = (("grader", "C0"), ("previous", "C7"), ("baseline", "C3"))
+    for offset, (method, colour) in zip((-0.27, 0.0, 0.27), methods, strict=True):
+        values = [line[method]["pearson"] for line in lines]  # type: ignore[index]
+        left.bar(x + offset, values, width=0.27, color=colour, label=method)
+    left.set_xticks(x, labels, fontsize=7)
+    left.set_ylabel("Pearson (set's own intercept)")
+    left.set_title("ranking on unseen answers / questions / domains")
+    left.legend(fontsize=8)
+    for offset, (key, colour, name) in zip(
+        (-0.2, 0.2), (("bias5", "C0", "grader"), ("previous_bias5", "C7", "previous")), strict=True
+    ):
+        values = [line["zero_shot"][key] for line in lines]  # type: ignore[index]
+        right.bar(x + offset, values, width=0.4, color=colour, label=name)
+    right.axhline(0, color="black", linewidth=0.8)
+    right.set_xticks(x, labels, fontsize=7)
+    right.set_ylabel("mean score - mean human score (0..5)")
+    right.set_title("a new team's zero-shot bias (default profile, no reviews)")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
@@ -800,6 +935,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv = saf_cv(train, analyses[: len(train)])
     png = args.results / "grading_calibration.png"
     plot(by_set, png)
+    transfer_plot(lines, args.results / "grading_transfer.png")
     params = calibration.load()
     total_s = time.perf_counter() - started
 
@@ -808,8 +944,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(rows {params.fitted_on.get('rows', '')}); model {encoder.MODEL_NAME}",
         "train rows used for baseline fit / thresholds / CV: "
         + ", ".join(f"{n}={int((sets[: len(train)] == n).sum())}" for n in TEST_SPLITS),
-        "grader = shipped calibration with the set's intercept; baseline = MiniLM cosine(answer, first reference),"
-        " linear fit on train; 2-way thresholds maximise train macro-F1; ins = answers marked insufficient (scored 0)",
+        "grader = shipped calibration with the set's intercept; previous = the previous grader version's"
+        " calibration (bench/reference/) on the same features, the set's intercept;"
+        " baseline = MiniLM cosine(answer, first reference), linear fit on train;"
+        " 2-way thresholds maximise train macro-F1; ins = answers marked insufficient (scored 0)",
         "rmse on the set's scale (score_max points); qwk: 2-way on labels, SAF on quarters of score_max",
         "",
         table(lines),
@@ -819,13 +957,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "",
         f"SAF train, grouped 5-fold CV by question x {int(cv['folds'] / 5)} seeds (folds of ~5 questions, "
         f"like unseen_questions): Pearson grader {cv['grader_mean']:.3f} +/- {cv['grader_sd']:.3f}, "
+        f"previous {cv['previous_mean']:.3f} +/- {cv['previous_sd']:.3f}, "
         f"baseline {cv['baseline_mean']:.3f} +/- {cv['baseline_sd']:.3f}",
+        "",
+        zero_shot_table(lines),
+        "",
+        "targets of issue #19:",
+        *transfer_targets(lines, cv),
     ]
     for speed in speeds:
         report += ["", *speed_lines(speed)]
     report += [
         "",
-        f"calibration plot: {png.relative_to(REPO) if png.is_relative_to(REPO) else png}",
+        f"calibration plot: {png.relative_to(REPO) if png.is_relative_to(REPO) else png}; "
+        "across questions and a new team's bias: bench/results/grading_transfer.png",
         f"wall time: {total_s:.0f}s (speed probe {speed_s:.0f}s)",
     ]
     text = "\n".join(report)

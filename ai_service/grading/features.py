@@ -16,7 +16,7 @@ import numpy as np
 
 from ..types import KeyPointMatch
 from .encoder import Encoded
-from .text import content_words, sentences
+from .text import choice_mismatch, content_words, sentences
 
 QUESTION_WEIGHT = 0.2
 # Stopwords still carry context in span and key-point vectors, at this weight.
@@ -66,6 +66,7 @@ FEATURE_NAMES = (
     "log_words",  # log(1 + answer content words)
     "length_ratio",  # log((1 + answer content words) / (1 + reference content words))
     "negation_mismatch",  # exactly one of answer and reference negates
+    "choice_mismatch",  # the question asks X or Y (or yes/no) and the answer picks the option the reference does not
 )
 
 
@@ -279,5 +280,6 @@ def compute(
         "log_words": float(np.log1p(n_ans)),
         "length_ratio": float(np.log((1 + n_ans) / (1 + n_ref))),
         "negation_mismatch": float(neg_a != neg_r),
+        "choice_mismatch": float(choice_mismatch(question.text, reference.text, answer.text)),
     }
     return Features(values=values, covered=tuple(covered), missed=tuple(missed), coverage=tuple(coverage))

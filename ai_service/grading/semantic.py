@@ -30,7 +30,8 @@ from .features import FEATURE_NAMES, Features, compute, match_key, question_stem
 from .text import content_words
 from .types import GradeInput, GradeOutput
 
-VERSION = "semantic-1"
+# semantic-2: the choice_mismatch feature; the default profile at a typical set's level (calibration.py).
+VERSION = "semantic-2"
 
 # Phrases that say "no answer"; removed before counting content words.
 _NON_ANSWER = re.compile(

@@ -49,8 +49,10 @@ def test_a_similar_answer_scored_high_pulls_up_and_scored_low_pulls_down() -> No
     zero, _ = grade()
     high, _ = grade(GradedExample(NEAR[0], 10.0, id="r1"))
     low, _ = grade(GradedExample(NEAR[0], 0.0, id="r1"))
-    assert low < zero - 1.0
-    assert high > zero + 1.0
+    # A near paraphrase moves the score at least a third of the way to its reviewer's score (the
+    # zero-shot score of this good answer sits near the top, so "up" has little room).
+    assert low <= zero - zero / 3
+    assert high >= zero + (10.0 - zero) / 3 and high > zero
 
 
 def test_more_examples_weigh_more() -> None:

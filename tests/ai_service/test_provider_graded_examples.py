@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ai_service import prompts, schemas
-from ai_service.grading import fewshot
+from ai_service.grading import fewshot, semantic
 from ai_service.providers.http_model import HTTPModelProvider, calibration_details, evaluate_request
 from ai_service.providers.openai_compat import OpenAICompatProvider
 from ai_service.reference_server import PromptPayload, evaluation_request
@@ -24,7 +24,7 @@ from ai_service.types import EvaluationRequest, GradedExample, Leniency
 
 from .conftest import PROVIDER_KINDS, STRONG, ReferenceServer, make_provider
 
-TEAM = Leniency(knots=((0.0, 0.0), (10.0, 7.0)), grader_version="semantic-1")
+TEAM = Leniency(knots=((0.0, 0.0), (10.0, 7.0)), grader_version=semantic.VERSION)
 EVALUATION = {
     "score": 5.5,
     "feedback": "Covers the read speed-up but not the costs.",
