@@ -72,3 +72,21 @@ def test_openapi_covers_the_public_endpoints_and_validates(db: object) -> None:
         "response",
         "complete",
     ]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _repo_paths(text: str) -> set[str]:
+    """Backticked repository paths (a slash inside, not a URL path) and relative markdown links."""
+    found = {m for m in re.findall(r"`([A-Za-z0-9_.][A-Za-z0-9_./-]*/[A-Za-z0-9_./-]*)`", text) if "//" not in m}
+    found |= {m.split("#")[0] for m in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text)}
+    return {p for p in found if p and not p.startswith(("http", "/", "../"))}
+
+
+@pytest.mark.parametrize("doc", ["README.md", "bench/README.md"])
+def test_the_paths_a_readme_names_exist(doc: str) -> None:
+    base = (ROOT / doc).parent
+    named = _repo_paths((ROOT / doc).read_text())
+    missing = sorted(p for p in named if not (ROOT / p).exists() and not (base / p).exists())
+    assert not missing, f"{doc} names paths that do not exist: {missing}"

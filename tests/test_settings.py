@@ -120,3 +120,45 @@ def test_api_schema_is_for_staff_only(client: object, django_user_model: object)
     staff = django_user_model.objects.create_superuser("s", "s@example.com", "pw")  # type: ignore[attr-defined]
     anonymous.force_login(staff)
     assert anonymous.get("/api/schema/?format=json").status_code == 200
+
+
+LOG_PROBE = """
+import logging, django
+django.setup()
+from interview_rt.redact import RedactSecrets
+handlers = {h for logger in [logging.getLogger(), *logging.Logger.manager.loggerDict.values()]
+            if isinstance(logger, logging.Logger) for h in logger.handlers}
+bare = [repr(h) for h in handlers if not any(isinstance(f, RedactSecrets) for f in h.filters)]
+print("BARE", bare)
+token = "eyJzIjoxMjM0NTY3ODkwMTIzfQ:1tTestAbCdEfGhIjKlMnOpQrStUvWx"
+logging.getLogger("django.request").warning("Method Not Allowed (POST): /api/interviews/access/%s/", token)
+logging.getLogger("django.request").error("Internal Server Error: /interview/%s", token, exc_info=(
+    RuntimeError, RuntimeError("boom " + token), None))
+logging.getLogger("django.security.DisallowedHost").error("Invalid HTTP_HOST header for /ws/interview/%s/", token)
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "debug"),
+    [
+        ("interview_rt.settings.local", "1"),
+        ("interview_rt.settings.local", "0"),
+        ("interview_rt.settings.production", "0"),
+    ],
+)
+def test_every_log_handler_redacts_tokens(module: str, debug: str) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": module,
+        "DEBUG": debug,
+        "SECRET_KEY": "k" * 60,
+        "INTERVIEW_LINK_SECRET": "l" * 60,
+        "LOG_LEVEL": "DEBUG",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", LOG_PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "BARE []" in out.stdout, out.stdout
+    assert "Method Not Allowed" in out.stderr and "Internal Server Error" in out.stderr, out.stderr
+    assert "eyJzIjox" not in out.stderr and "1tTestAbCd" not in out.stderr and "boom" in out.stderr, out.stderr

@@ -368,5 +368,13 @@ LOGGING = {
     "filters": {"redact": {"()": "interview_rt.redact.RedactSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    # Django's DEFAULT_LOGGING puts handlers of its own on "django" (a console one when DEBUG,
+    # mail_admins) and "django.server"; they would write django.request's "Method Not Allowed:
+    # /api/interviews/access/<token>/" unredacted. Replaced here, so every record reaches the one
+    # redacting handler (tests/test_settings.py checks that no handler lacks the filter).
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.channels.server": {"level": "WARNING"},
+    },
 }

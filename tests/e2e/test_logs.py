@@ -1,6 +1,7 @@
 """No interview token or session key in any log: the web process exactly as the Procfile runs it
-(daphne's own access log, Django's request warnings, debug logging on), through a socket connect,
-a reconnect with ?last_seq, the access endpoint, an expired link's 410 and an unknown path's 404."""
+(daphne's own access log, Django's request warnings, debug logging on, DEBUG off and on), through a
+socket connect, a reconnect with ?last_seq, the access endpoint, an expired link's 410, an unknown
+path's 404, a wrong method's 405 and a bad body's 400 on token paths."""
 
 from __future__ import annotations
 
@@ -30,8 +31,9 @@ def procfile_command(name: str) -> str:
     raise AssertionError(f"no {name} in the Procfile")
 
 
-async def test_no_token_or_session_key_in_any_log(server_factory: Any, tmp_path: Path) -> None:
-    server = server_factory(LOG_LEVEL="DEBUG")
+@pytest.mark.parametrize("debug", ["0", "1"])
+async def test_no_token_or_session_key_in_any_log(server_factory: Any, tmp_path: Path, debug: str) -> None:
+    server = server_factory(LOG_LEVEL="DEBUG", DEBUG=debug)
     link = server.create_interview(questions=1)
     expired = server.create_interview(questions=1, expires_days="0.00001")
     token = link["token"]
@@ -72,6 +74,10 @@ async def test_no_token_or_session_key_in_any_log(server_factory: Any, tmp_path:
             assert gone.status_code == 410
             assert (await client.get(f"/interview/{token}/")).status_code == 200
             assert (await client.get(f"/api/nope/{token}/")).status_code == 404
+            # django.request warns about these two with the path, i.e. the token:
+            assert (await client.post(f"/api/interviews/access/{token}/")).status_code == 405
+            bad = await client.post(f"/api/interviews/access/{token}/demographics/", content=b"{not json")
+            assert bad.status_code == 400
     finally:
         web.terminate()
         web.wait(timeout=15)
