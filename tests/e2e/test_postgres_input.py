@@ -1,7 +1,8 @@
 """What only PostgreSQL refuses (NUL in text and jsonb; lone surrogates cannot even be encoded),
 through a real daphne on PostgreSQL: answers over the socket and REST are stored cleaned, a
-staff filter with NUL is `invalid_field`; no 500, no internal_error. And the embedded default's
-worker starts with the server: work pending before the server started is done with no client."""
+staff filter with NUL is `invalid_field`, a Basic login with NUL is refused (401); no 500, no
+internal_error. And the embedded default's worker starts with the server: work pending before the
+server started is done with no client."""
 
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ async def test_unstorable_text_on_postgres(server_factory: Any, postgres_url: st
         assert answered.status_code == 200, answered.text
         bad_filter = await client.get("/api/ai-interview/sessions/?status=completed%00", auth=("staff", PASSWORD))
         assert bad_filter.status_code == 400 and bad_filter.json()["field"] == "status"
+        # Basic auth with a NUL in the name or the password: refused like any wrong login, no 500.
+        for auth in (("sta\x00ff", PASSWORD), ("staff", PASSWORD + "\x00")):
+            refused = await client.get("/api/ai-interview/sessions/", auth=auth)
+            assert refused.status_code == 401 and refused.json()["code"] == "not_authenticated", refused.text
+        assert (await client.get("/api/ai-interview/sessions/", auth=("staff", PASSWORD))).status_code == 200
     with psycopg.connect(postgres_url) as conn:
         texts = [row[0] for row in conn.execute("SELECT response_text FROM interviews_aiinterviewresponse")]
     assert sorted(texts) == [TEXT.replace("\\ud83d", "\ufffd").replace("\\u0000", "")] * 2

@@ -18,7 +18,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from drf_spectacular.authentication import BasicScheme
 from rest_framework.authentication import BasicAuthentication
-from rest_framework.exceptions import ParseError, Throttled
+from rest_framework.exceptions import AuthenticationFailed, ParseError, Throttled
 from rest_framework.parsers import JSONParser
 
 from interview_rt.runtime.ratelimit import limiter
@@ -145,6 +145,9 @@ class ThrottledBasicAuthentication(BasicAuthentication):
         wait = limiter.hit("login_ip", address(request)) if request is not None else None
         if wait is not None:
             raise Throttled(wait=wait)
+        # PostgreSQL refuses NUL in text, so the user lookup would raise (a 500); no user has one.
+        if "\x00" in userid or "\x00" in password:
+            raise AuthenticationFailed("Invalid username/password.")
         return super().authenticate_credentials(userid, password, request)
 
 
