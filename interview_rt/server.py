@@ -18,6 +18,12 @@ It is daphne (`daphne.server.Server`, the same protocol code and options) plus w
   with credentials redacted (`interview_rt.redact`): a token is valid for days. As with daphne, it
   goes to stdout when verbosity is 1 or more (or to `--access-log FILE`); `-v 0` turns it off.
 
+- a socket frame over daphne's message limit (1 MiB), which autobahn does not read at all, is
+  answered with a `frame_too_large` error frame and a close with 1009 ("message too big") on both
+  sockets; autobahn's default drops the TCP connection instead (the client sees 1006). Frames over
+  64 KiB and up to that limit reach the consumers, which refuse them with the same error and keep
+  the socket open.
+
 daphne's own close path cannot send 1012 (autobahn's `sendClose` accepts only 1000 and
 3000-4999), so the close frame is written at the protocol level here.
 """
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -38,6 +45,8 @@ from daphne.access import AccessLogGenerator
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import defer
 
+from interview_rt.interviews.constants import MAX_FRAME_BYTES
+from interview_rt.interviews.errors import ErrorCode
 from interview_rt.redact import redact
 
 log = logging.getLogger("interview_rt.server")
@@ -55,12 +64,45 @@ class RedactingAccessLog(AccessLogGenerator):
         super().write_entry(host, date, redact(request), *args, **kwargs)
 
 
+CLOSE_MESSAGE_TOO_BIG = 1009
+TOO_LARGE_FRAME = json.dumps(
+    {
+        "type": "error",
+        "code": str(ErrorCode.FRAME_TOO_LARGE),
+        "message": f"Frames may be at most {MAX_FRAME_BYTES} bytes; this one was not read, and the socket closes.",
+    }
+).encode()
+
+
+class BoundedWebSocketProtocol(WebSocketProtocol):
+    """daphne's protocol, saying why before it closes a socket whose frame is over the limit."""
+
+    def _max_message_size_exceeded(self, msg_size: int, max_msg_size: int, reason: str) -> None:
+        if self.state == WebSocketProtocol.STATE_OPEN and not self.failedByMe:
+            self.sendMessage(TOO_LARGE_FRAME, isBinary=False)
+            # The rest of the frame is skipped (autobahn reads nothing once failedByMe is set).
+            self.failedByMe = True
+            self.sendCloseFrame(code=CLOSE_MESSAGE_TOO_BIG, reasonUtf8=b"frame too large", isReply=False)
+            return
+        super()._max_message_size_exceeded(msg_size, max_msg_size, reason)
+
+
 class GracefulServer(daphne.server.Server):
     """daphne's Server, shutting down in the order above."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ports: list[Any] = []
+
+    @property
+    def ws_factory(self) -> Any:
+        return self._ws_factory
+
+    @ws_factory.setter
+    def ws_factory(self, factory: Any) -> None:
+        # daphne's run() makes the factory: every socket it builds is a BoundedWebSocketProtocol.
+        factory.protocol = BoundedWebSocketProtocol
+        self._ws_factory = factory
 
     def run(self) -> None:
         from interview_rt.runtime import runtime

@@ -104,3 +104,25 @@ async def test_forged_token_is_closed_with_4401(server_factory: Any) -> None:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+
+
+async def test_a_frame_over_daphnes_limit_gets_frame_too_large_and_1009_on_both_sockets(server_factory: Any) -> None:
+    server = server_factory()
+    link = server.create_interview(questions=1)
+    staff_token = server.create_staff("big-frames", "big-frames-pass-1")
+    server.start()
+    huge = json.dumps({"type": "ping", "ref": "huge", "pad": "x" * (1024 * 1024 + 10)})
+    for url in (f"{server.ws}/ws/interview/{link['token']}/", f"{server.ws}/ws/admin/live/?token={staff_token}"):
+        async with websockets.connect(url) as ws:
+            await asyncio.wait_for(ws.recv(), 60)  # the snapshot: the socket is open
+            await ws.send(huge)
+            frames = []
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    frames.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+        errors = [f for f in frames if f["type"] == "error"]
+        assert [e["code"] for e in errors] == ["frame_too_large"], frames
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009, (url, closed.value)
+    # The server is fine afterwards: the candidate reconnects and gets its snapshot.
+    async with websockets.connect(f"{server.ws}/ws/interview/{link['token']}/") as ws:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 60))["type"] == "session.state"
