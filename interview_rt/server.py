@@ -78,7 +78,7 @@ class BoundedWebSocketProtocol(WebSocketProtocol):
     """daphne's protocol, saying why before it closes a socket whose frame is over the limit."""
 
     def _max_message_size_exceeded(self, msg_size: int, max_msg_size: int, reason: str) -> None:
-        if self.state == WebSocketProtocol.STATE_OPEN and not self.failedByMe:
+        if self.state == WebSocketProtocol.STATE_OPEN and not getattr(self, "failedByMe", False):
             self.sendMessage(TOO_LARGE_FRAME, isBinary=False)
             # The rest of the frame is skipped (autobahn reads nothing once failedByMe is set).
             self.failedByMe = True
