@@ -32,7 +32,7 @@ from interview_rt.interviews.events import STAFF_GROUP, watch_group
 from interview_rt.runtime import staff_db
 
 from .base import Consumer
-from .protocol import error_frame, handler_name, parse_staff
+from .protocol import STAFF_IDS, error_frame, handler_name, ids_of, parse_staff
 
 log = logging.getLogger(__name__)
 
@@ -184,18 +184,21 @@ class AdminLiveConsumer(Consumer):
             frame = parse_staff(text_data)
             await getattr(self, handler_name(frame.type))(frame)
         except InterviewError as exc:
-            await self.send_json(self._error(exc, frame))
+            await self.send_json(self._error(exc, frame, text_data))
         except Exception:
             log.exception("unexpected error handling a staff frame")
-            await self.send_json(self._error(InterviewError(ErrorCode.INTERNAL_ERROR, "Something went wrong."), frame))
+            failed = InterviewError(ErrorCode.INTERNAL_ERROR, "Something went wrong.")
+            await self.send_json(self._error(failed, frame, text_data))
 
     @staticmethod
-    def _error(exc: InterviewError, frame: Any) -> dict[str, Any]:
+    def _error(exc: InterviewError, frame: Any, text: str = "") -> dict[str, Any]:
         extra: dict[str, Any] = {"field": exc.field} if exc.field else {}
         if frame is not None:
             extra["ref"] = frame.ref
             if getattr(frame, "session_id", None):
                 extra["session_id"] = frame.session_id
+        else:  # refused before it parsed: the ids as sent
+            extra.update(ids_of(text, STAFF_IDS))
         return error_frame(exc.code, exc.message, **extra)
 
     async def on_ping(self, frame: schemas.StaffPing) -> None:

@@ -29,7 +29,7 @@ from interview_rt.runtime import answer_db, candidate_db, metrics, publish, runt
 from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
 
 from .base import Consumer
-from .protocol import RateLimit, Throttle, client_id_of, error_frame, handler_name, parse
+from .protocol import RateLimit, Throttle, error_frame, handler_name, ids_of, parse
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class CandidateConsumer(Consumer):
         wait = self.frames.take() if self.frames is not None else None
         if wait is not None:  # the frame is dropped unread; the client may send it again later
             limited = RateLimited(wait, "Too many frames; send again after retry_after seconds.")
-            extra = client_id_of(text_data) if text_data is not None else {}
+            extra = ids_of(text_data) if text_data is not None else {}
             await self.send_json(error_frame(limited.code, limited.message, retry_after=limited.retry_after, **extra))
             return
         if text_data is None:
@@ -162,7 +162,7 @@ class CandidateConsumer(Consumer):
             await getattr(self, handler_name(frame.type))(frame)
         except InterviewError as exc:
             extra = {"field": exc.field} if exc.field else {}
-            await self.send_json(error_frame(exc.code, exc.message, **extra, **client_id_of(text_data)))
+            await self.send_json(error_frame(exc.code, exc.message, **extra, **ids_of(text_data)))
             if exc.code in CLOSING:  # revoked or expired: no later frame on this socket could succeed
                 await self.close(code=CLOSING[exc.code])
         except Exception:

@@ -48,17 +48,30 @@ def handler_name(frame_type: str) -> str:
     return "on_" + frame_type.replace(".", "_")
 
 
-def client_id_of(text: str) -> dict[str, Any]:
-    """Echo the client_id of a refused answer so the client knows which one was refused."""
+CANDIDATE_IDS = ("ref", "client_id")
+STAFF_IDS = ("ref", "session_id")
+
+
+def _echoable(value: Any) -> bool:
+    if isinstance(value, str):
+        return 0 < len(value) <= 64
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) < 2**53
+
+
+def ids_of(text: str, keys: tuple[str, ...] = CANDIDATE_IDS) -> dict[str, Any]:
+    """The frame's own ids (`ref`, `client_id`; on the staff socket `ref`, `session_id`) as the
+    client sent them, to echo on an error about it, so a client with several frames in flight
+    knows which one failed: read from the raw JSON, since the frame may be refused before (or
+    because) it parses. Short strings and plain numbers only."""
     if len(text) > MAX_FRAME_BYTES:
         return {}
     try:
         data = schemas.loads(text)
     except InterviewError:
         return {}
-    if isinstance(data, dict) and isinstance(data.get("client_id"), str) and len(data["client_id"]) <= 64:
-        return {"client_id": data["client_id"]}
-    return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: data[k] for k in keys if _echoable(data.get(k)) and (k == "ref" or isinstance(data[k], str))}
 
 
 class Throttle(Generic[T]):

@@ -751,3 +751,16 @@ async def test_unstorable_characters_in_a_client_id_are_invalid_field(amake_invi
     await expect_error(c, "invalid_field", field="client_id")
     await still_usable(c, question, session_id)
     await c.close()
+
+
+async def test_errors_echo_the_refused_frames_ref_and_client_id(amake_invitation: Any) -> None:
+    session_id, c, question = await open_interview(amake_invitation)
+    await c.send(json.dumps({"type": "answer.nope", "ref": "f1"}))
+    assert (await expect_error(c, "unknown_type"))["ref"] == "f1"
+    await c.send(json.dumps({"type": "session.resume", "ref": 7, "last_seq": "abc"}))
+    assert (await expect_error(c, "invalid_field"))["ref"] == 7
+    await c.send(json.dumps({"type": "answer.submit", "client_id": "cid-9", "text": "an answer"}))
+    error = await expect_error(c, "invalid_field", field="question_id")
+    assert error["client_id"] == "cid-9" and "ref" not in error
+    await still_usable(c, question, session_id)
+    await c.close()

@@ -300,6 +300,7 @@ class ErrorFrame(_Out):
     message: str
     field: str | None = None
     client_id: str | None = Field(default=None, description="echoes a refused answer's client_id")
+    ref: str | int | float | None = Field(default=None, description="echoes the refused frame's ref")
     retry_after: int | None = Field(default=None, description="with `rate_limited`: seconds to wait")
 
 
@@ -745,8 +746,8 @@ class StaffError(_Out):
     code: ErrorCode
     message: str
     field: str | None = None
-    session_id: str | None = None
-    ref: str | int | None = None
+    session_id: str | None = Field(default=None, description="echoes the refused frame's session_id")
+    ref: str | int | float | None = Field(default=None, description="echoes the refused frame's ref")
 
 
 class StaffPong(_Out):
@@ -812,7 +813,8 @@ def _invalid(exc: ValidationError) -> InterviewError:
         message = f"{field} is required."
     elif error["type"] == "string_pattern_mismatch" and field in _PATTERN_MESSAGES:
         message = f"{field} {_PATTERN_MESSAGES[field]}."
-    elif len(path) < len([p for p in error["loc"] if str(p) not in CLIENT_FRAME_TYPES]):
+    elif error["type"].endswith(("_type", "_parsing")):
+        # "string_type", "int_parsing", ... (a value's limits, such as a too-short text, say so)
         message = f"{field} has the wrong type."
     else:
         message = f"{field}: {error['msg']}." if field else f"{error['msg']}."

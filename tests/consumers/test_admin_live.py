@@ -314,6 +314,35 @@ async def test_extend_without_an_open_question_and_bad_fields(amake_invitation: 
     await staff.close()
 
 
+async def test_every_staff_error_names_the_frame_it_is_about(amake_invitation: Any) -> None:
+    """Several frames in flight: each error echoes the frame's ref and session_id, parsed or not."""
+    _, token = await make_user("admin-refs", "admin")
+    _, cand_token = await amake_invitation()
+    c = Candidate(cand_token)
+    await first_question(c, await c.connect())
+    staff = Staff(token=token)
+    sid = (await staff.connect())["sessions"][0]["id"]
+    sent = [
+        ({"type": "sessions.delete", "ref": "r1", "session_id": sid}, "unknown_type", None),
+        ({"type": "interview.end", "ref": "r2", "session_id": "not-a-uuid"}, "invalid_field", "session_id"),
+        ({"type": "candidate.message", "ref": 3, "session_id": sid, "text": ""}, "invalid_field", "text"),
+        ({"type": "question.extend", "ref": "r4", "session_id": sid, "seconds": "ten"}, "invalid_field", "seconds"),
+    ]
+    for frame, _code, _field in sent:
+        await staff.send(frame)
+    errors = [await staff.until(lambda f: f["type"] == "error") for _ in sent]
+    for (frame, code, field), error in zip(sent, errors, strict=True):
+        assert error["code"] == code and error["ref"] == frame["ref"], error
+        assert error["session_id"] == frame["session_id"], error
+        if field:
+            assert error["field"] == field, error
+    # A too-short text is said to be too short, not of the wrong type; a string for a number is.
+    assert "wrong type" not in errors[2]["message"], errors[2]
+    assert "wrong type" in errors[3]["message"], errors[3]
+    await c.close()
+    await staff.close()
+
+
 # --- roles and visibility ----------------------------------------------------------------------------
 
 
