@@ -165,3 +165,69 @@ def test_check_command_fails_on_a_bad_provider() -> None:
         pytest.raises(Exception, match=r"interviews\.E001"),
     ):
         call_command("check", stdout=StringIO(), stderr=StringIO())
+
+
+# --- staff users, roles, job teams; create_interview's owner, job and link base --------------------
+
+
+def staff(*args: str) -> str:
+    out = StringIO()
+    call_command("staff", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_staff_users_get_one_role_each_and_lose_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.contrib.auth import get_user_model
+
+    from interview_rt.interviews.access import role_of
+
+    monkeypatch.setenv("NEW_STAFF_PASSWORD", "a-long-password-1")
+    staff("add", "rita", "--role", "recruiter", "--password-env", "NEW_STAFF_PASSWORD")
+    rita = get_user_model().objects.get(username="rita")
+    assert rita.is_staff and rita.check_password("a-long-password-1") and str(role_of(rita)) == "recruiter"
+    staff("role", "rita", "--role", "reviewer")
+    rita.refresh_from_db()
+    assert str(role_of(rita)) == "reviewer" and rita.groups.count() == 1
+    assert "rita\treviewer" in staff("list")
+    staff("remove", "rita")
+    rita.refresh_from_db()
+    assert role_of(rita) is None and not rita.is_staff
+    with pytest.raises(CommandError, match="exists"):
+        staff("add", "rita", "--role", "admin")
+    with pytest.raises(CommandError, match="no user"):
+        staff("role", "nobody", "--role", "admin")
+    with pytest.raises(CommandError, match="empty or unset"):
+        staff("add", "ron", "--role", "reviewer", "--password-env", "UNSET_VARIABLE_FOR_TEST")
+
+
+def test_a_recruiter_owns_the_jobs_it_invites_to_and_a_team_shares_them() -> None:
+    from django.contrib.auth import get_user_model
+
+    from interview_rt.interviews.access import visible_jobs
+
+    staff("add", "owner1", "--role", "recruiter")
+    staff("add", "rev1", "--role", "reviewer")
+    data = json.loads(create("--json", "--owner", "owner1"))
+    users = {u.username: u for u in get_user_model().objects.all()}
+    assert [j.pk for j in visible_jobs(users["owner1"])] == [data["job_id"]]
+    assert not visible_jobs(users["rev1"]).exists()
+    assert "team=rev1" in staff("job", str(data["job_id"]), "--add", "rev1")
+    assert [j.pk for j in visible_jobs(users["rev1"])] == [data["job_id"]]
+    second = json.loads(create("--json", "--job", str(data["job_id"])))
+    assert second["job_id"] == data["job_id"]
+    staff("job", str(data["job_id"]), "--drop", "rev1")
+    assert not visible_jobs(users["rev1"]).exists()
+    with pytest.raises(CommandError, match="no job"):
+        create("--job", "987654")
+    with pytest.raises(CommandError, match="no user"):
+        create("--owner", "nobody")
+
+
+def test_the_link_says_where_its_base_comes_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FRONTEND_URL", raising=False)
+    out, err = StringIO(), StringIO()
+    call_command("create_interview", *REQUIRED, stdout=out, stderr=err)
+    assert "FRONTEND_URL's default" in err.getvalue()
+    out, err = StringIO(), StringIO()
+    call_command("create_interview", *REQUIRED, "--base-url", "https://jobs.example.com/i/", stdout=out, stderr=err)
+    assert "Interview link: https://jobs.example.com/i/" in out.getvalue() and err.getvalue() == ""

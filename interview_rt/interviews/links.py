@@ -34,8 +34,8 @@ def make_token(invitation: InterviewInvitation) -> str:
     return signing.dumps(payload, key=settings.INTERVIEW_LINK_SECRET, salt=SALT, compress=False)
 
 
-def link_url(token: str) -> str:
-    base = settings.FRONTEND_URL
+def link_url(token: str, base: str | None = None) -> str:
+    base = base or settings.FRONTEND_URL
     return f"{base}{'' if base.endswith('/') else '/'}{token}"
 
 
