@@ -499,6 +499,8 @@ def test_request_completion_of_a_completed_interview_is_allowed() -> None:
         (live(), Awaiting.ANSWER),
         (live(status=Status.ABANDONED), Awaiting.ANSWER),
         (live(current_index=1, current_asked=False, answered=1), Awaiting.FEEDBACK),
+        (live(status=Status.ABANDONED, current_index=1, current_asked=False, answered=1), Awaiting.START),
+        (live(current_index=1, current_asked=True, answered=1, revoked=True), Awaiting.NOTHING),
         (live(current_index=3, current_asked=False, answered=3, evaluated=1), Awaiting.RESULT),
         (
             live(status=Status.COMPLETED, current_index=3, current_asked=False, answered=3, evaluated=3),
@@ -515,6 +517,8 @@ def test_request_completion_of_a_completed_interview_is_allowed() -> None:
         "question-open",
         "abandoned-question-open",
         "grading-previous",
+        "abandoned-after-answering",
+        "revoked",
         "all-answered",
         "completed",
         "expired",
@@ -606,3 +610,30 @@ def test_answer_to_a_question_outside_the_interview_is_question_not_current() ->
 def test_reads_are_refused_after_expiry_but_a_completed_interview_stays_readable() -> None:
     refused("session_expired", state.check_access, live(), EXPIRES)
     assert state.check_access(live(status=Status.COMPLETED), EXPIRES + timedelta(days=1)) is None
+
+
+def test_a_revoked_session_asks_nothing_more_when_a_pending_grade_lands() -> None:
+    s, _ = answer(live())
+    revoked = dataclasses.replace(s, revoked=True)
+    assert revoked.awaiting == Awaiting.NOTHING
+    assert not state.follow_up_allowed(revoked)
+    new, decision = state.evaluation_recorded(revoked)
+    assert new.evaluated == 1 and decision.ask_index is None and not new.current_asked
+    assert new.awaiting == Awaiting.NOTHING
+    refused("link_revoked", state.start, new, NOW)
+
+
+def test_a_revoked_session_whose_last_grade_lands_still_gets_its_result() -> None:
+    s = make(status=Status.IN_PROGRESS, questions_ready=True, question_count=1, current_index=1, answered=1)
+    new, decision = state.evaluation_recorded(dataclasses.replace(s, revoked=True))
+    assert decision.complete and new.status == Status.COMPLETED  # staff read it; the candidate cannot
+
+
+def test_an_abandoned_session_awaits_its_candidate_not_feedback() -> None:
+    s, _ = answer(live())
+    away = state.leave(s)
+    assert away.awaiting == Awaiting.START
+    graded, _ = state.evaluation_recorded(away)
+    assert graded.awaiting == Awaiting.START
+    back, decision = state.start(graded, NOW)
+    assert decision.ask_index == 1 and back.awaiting == Awaiting.ANSWER

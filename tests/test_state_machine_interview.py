@@ -100,6 +100,7 @@ def follow_up_documented(s: SessionState) -> bool:
         and s.status in (Status.IN_PROGRESS, Status.ABANDONED)
         and s.evaluated + 1 == s.answered
         and s.question_count < state.MAX_QUESTIONS
+        and not s.revoked  # a revoked link asks nothing more, follow-ups included
     )
 
 
@@ -398,15 +399,21 @@ class InterviewMachine(RuleBasedStateMachine):
     @invariant()
     def awaiting_matches_the_state(self) -> None:
         s, a = self.s, self.s.awaiting
-        assert (a == Awaiting.NOTHING) == (s.status in (Status.COMPLETED, Status.EXPIRED))
-        assert (a == Awaiting.START) == (s.status == Status.CREATED)
+        # A revoked link awaits nothing; an abandoned session awaits its candidate, like a new one.
+        assert (a == Awaiting.NOTHING) == (s.status in (Status.COMPLETED, Status.EXPIRED) or s.revoked)
+        if a == Awaiting.START:
+            assert s.status in (Status.CREATED, Status.ABANDONED) and not s.revoked
+        if s.status == Status.CREATED and not s.revoked:
+            assert a == Awaiting.START
+        if s.status == Status.ABANDONED:
+            assert a != Awaiting.FEEDBACK  # the next question waits for the candidate, not a grade
         if a == Awaiting.QUESTIONS:
             assert not s.questions_ready
         if a == Awaiting.ANSWER:
             assert s.current_asked
         if a == Awaiting.RESULT:
             assert s.answered == s.question_count > s.evaluated
-        if s.status == Status.IN_PROGRESS:
+        if s.status == Status.IN_PROGRESS and not s.revoked:
             # A live session never stalls: the open question is asked, or its evaluation is due.
             assert (a == Awaiting.ANSWER) == s.current_asked
             if a == Awaiting.FEEDBACK:

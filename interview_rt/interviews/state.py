@@ -70,7 +70,8 @@ class SessionState:
 
     @property
     def awaiting(self) -> Awaiting:
-        if self.status in (Status.COMPLETED, Status.EXPIRED):
+        # A revoked link gets nothing more, whatever was in flight (grades still land for staff).
+        if self.status in (Status.COMPLETED, Status.EXPIRED) or self.revoked:
             return Awaiting.NOTHING
         if self.status == Status.CREATED:
             return Awaiting.START
@@ -79,7 +80,11 @@ class SessionState:
         if not self.questions_ready:
             return Awaiting.QUESTIONS
         if self.current_index < self.question_count:
-            return Awaiting.ANSWER if self.current_asked else Awaiting.FEEDBACK
+            if self.current_asked:
+                return Awaiting.ANSWER
+            # Abandoned: the next question waits for the candidate to come back (start() asks it),
+            # not for the grade, which may well have landed.
+            return Awaiting.START if self.status == Status.ABANDONED else Awaiting.FEEDBACK
         return Awaiting.RESULT
 
 
@@ -112,6 +117,7 @@ def _check_live(state: SessionState, now: datetime) -> None:
 def _ask_if_due(state: SessionState) -> tuple[SessionState, int | None]:
     if (
         state.status == Status.IN_PROGRESS
+        and not state.revoked
         and state.may_ask
         and state.questions_ready
         and state.current_index < state.question_count
@@ -182,6 +188,7 @@ def follow_up_allowed(state: SessionState) -> bool:
         # An interviewer's question waiting to be asked comes next; a follow-up must not jump it.
         and not state.next_added
         and not state.ended_early
+        and not state.revoked
     )
 
 
