@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 PORT   ?= 8000
 
-.PHONY: run test lint bench-grading install install-dev chromium
+.PHONY: run test test-fast lint bench-grading install install-dev chromium
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,12 +43,21 @@ chromium:
 		*) echo "chromium: CI is set, and CI must run the browser test: failing"; exit 1;; \
 	esac
 
+# Test worker processes (pytest-xdist); tests of one file stay in one worker (shared fixtures).
+TEST_WORKERS ?= 3
+
 ## Install everything, then lint, type-check and run the whole test suite.
 test: $(VENV)/.dev chromium
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy .
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+
+## The unit and in-process tests only (no real servers, browser or subprocesses; the fuzzers with a
+## fifth of their examples): about a minute.
+test-fast: $(VENV)/.dev
+	FUZZ_SCALE=0.2 $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile -m "not slow"
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

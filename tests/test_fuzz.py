@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -36,9 +37,11 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 # Hypothesis discards examples whose data overruns its buffer, so it is asked for more than the
 # promise and the count is checked afterwards.
-MIN_FRAMES, MIN_BODIES = 5_000, 2_000
-SOCKET_EXAMPLES, FRAMES_PER_EXAMPLE = 300, 20
-REST_EXAMPLES, BODIES_PER_EXAMPLE = 260, 10
+# FUZZ_SCALE (make test-fast: 0.2) runs a share of the examples; make test runs them all.
+_SCALE = min(1.0, max(0.05, float(os.environ.get("FUZZ_SCALE", "1"))))
+MIN_FRAMES, MIN_BODIES = int(5_000 * _SCALE), int(2_000 * _SCALE)
+SOCKET_EXAMPLES, FRAMES_PER_EXAMPLE = int(300 * _SCALE), 20
+REST_EXAMPLES, BODIES_PER_EXAMPLE = int(260 * _SCALE), 10
 QUESTION = "$QUESTION"  # replaced by the id of the question open when the frame is sent
 
 # --- strategies ----------------------------------------------------------------------------------

@@ -57,6 +57,8 @@ async def test_a_live_workers_lease_is_left_alone(amake_invitation: Any) -> None
     await leased_by(response, "host:1:live", beat_ago=0.0)
     assert str(response.pk) not in await pending_ids()
     assert await database_sync_to_async(services.evaluation_claim)(response_id=response.pk, owner="other") is None
+    # The pretend live worker never finishes: end its job, or background_work_settles waits 30 s.
+    await AIInterviewResponse.objects.filter(pk=response.pk).aupdate(evaluation_status="failed")
 
 
 @pytest.mark.parametrize("beat_ago", [10.0, None], ids=["stale-heartbeat", "no-heartbeat"])

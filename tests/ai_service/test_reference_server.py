@@ -177,6 +177,7 @@ def test_latency_fault(ref_server: ReferenceServer) -> None:
     assert time.perf_counter() - started >= 0.3
 
 
+@pytest.mark.slow  # starts the server's CLI in subprocesses
 def test_cli_fault_flags(server_factory: Callable[..., ReferenceServer]) -> None:
     flaky = server_factory("--fault", "429", "--fault-count", "1", "--latency-ms", "100")
     started = time.perf_counter()
