@@ -37,6 +37,27 @@ def require_chromium() -> str:
     return CHROMIUM
 
 
+# Every Content-Security-Policy violation a page reports (the DOM event and Chromium's console line).
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (e) => {
+  window.__csp.push(e.violatedDirective + " " + e.blockedURI);
+});
+"""
+
+
+def watch_csp(page: Any) -> list[str]:
+    """Start recording the page's CSP violations; read them with csp_violations(page, console)."""
+    console: list[str] = []
+    page.add_init_script(CSP_WATCH)
+    page.on("console", lambda m: console.append(m.text) if "Content Security Policy" in m.text else None)
+    return console
+
+
+def csp_violations(page: Any, console: list[str]) -> list[str]:
+    return [*page.evaluate("window.__csp || []"), *console]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import CHROMIUM_ARGS, ROOT, require_chromium
+from .conftest import CHROMIUM_ARGS, ROOT, csp_violations, require_chromium, watch_csp
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +45,7 @@ def test_admin_watches_and_acts_while_the_candidate_answers(server_factory: Any,
         admin_ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
         cand_ctx = browser.new_context(viewport={"width": 900, "height": 1000})
         admin, cand = admin_ctx.new_page(), cand_ctx.new_page()
+        admin_csp, cand_csp = watch_csp(admin), watch_csp(cand)
 
         admin.goto(f"{server.http}/staff/")
         admin.fill("#id_username", "lead")
@@ -130,4 +131,14 @@ def test_admin_watches_and_acts_while_the_candidate_answers(server_factory: Any,
         admin.fill("#r-notes", "Solid on rollbacks.")
         admin.click("#f-review button")
         expect(admin.locator("#review-note")).to_contain_text("Saved (hire)", timeout=T)
+        # Both pages ran under the Content-Security-Policy without one violation; so do the staff
+        # pages with inline styles (the request's nonce) and the report's print button (a script).
+        assert csp_violations(admin, admin_csp) == [] and csp_violations(cand, cand_csp) == []
+        sessions = httpx.get(f"{server.http}/api/ai-interview/sessions/", auth=("lead", "pw-lead-1234"), timeout=30)
+        listed = sessions.json()
+        session_id = (listed if isinstance(listed, list) else listed["results"])[0]["id"]
+        for path in ("/staff/analytics/", f"/staff/sessions/{session_id}/report/"):
+            assert admin.goto(f"{server.http}{path}") is not None
+            expect(admin.locator("h1").first).to_be_visible(timeout=T)
+            assert csp_violations(admin, admin_csp) == [], path
         browser.close()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from .conftest import CHROMIUM_ARGS as ARGS
-from .conftest import require_chromium
+from .conftest import csp_violations, require_chromium, watch_csp
 
 pytestmark = pytest.mark.slow
 ANSWER = (
@@ -26,7 +26,9 @@ def test_candidate_completes_interview_in_browser(server_factory: Any, tmp_path:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         page = browser.new_page()
-        page.goto(f"{server.http}/interview/{link['token']}")
+        console = watch_csp(page)
+        response = page.goto(f"{server.http}/interview/{link['token']}")
+        assert response is not None and "script-src 'self'" in response.headers["content-security-policy"]
         page.click("#accept")  # the consent and AI notice comes first
         expect(page.locator("#q-label")).to_contain_text("Question 1 of 2", timeout=120_000)
         page.fill("#answer", ANSWER)
@@ -41,6 +43,8 @@ def test_candidate_completes_interview_in_browser(server_factory: Any, tmp_path:
         page.click("#send")
         expect(page.locator(".feedback")).to_have_count(2, timeout=120_000)
         expect(page.locator("#result")).to_contain_text("Interview complete", timeout=120_000)
+        # The whole interview ran under the Content-Security-Policy without one violation.
+        assert csp_violations(page, console) == []
         page.screenshot(path=str(tmp_path / "candidate.png"), full_page=True)
         browser.close()
 
