@@ -88,16 +88,12 @@ class CandidateConsumer(Consumer):
         self.signals = RateLimit(per_second=5, burst=20)
         # Frames committed from here on reach this socket by the group; anything older is in
         # the snapshot or the replay, and _deliver skips what this socket already sent.
-        try:
-            await self.channel_layer.group_add(self.group, self.channel_name)
-            # A newer socket for the same session takes over; the older one is closed.
-            await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
-        except Exception as exc:
-            # The channel layer is down (Redis restarting): without it this socket would get no
-            # pushes. 1011 tells the client to reconnect with last_seq after a short delay.
-            log.warning("channel layer unavailable on connect: %s: %s", type(exc).__name__, exc)
-            await self.close(code=1011)
-            return
+        # With the channel layer down (Redis restarting) these raise: daphne then closes the socket
+        # with 1011 (the client reconnects with last_seq after a short delay; ASGI's close cannot
+        # send 1011) and the log says so once per outage (interview_rt/outages.py).
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        # A newer socket for the same session takes over; the older one is closed.
+        await self.channel_layer.group_send(self.group, {"type": "session.takeover", "channel": self.channel_name})
         if bad_query is not None:
             # The socket stays usable: the client gets the snapshot and can resume explicitly.
             await self.send_json(error_frame(bad_query.code, bad_query.message, field="last_seq"))

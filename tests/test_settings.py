@@ -162,3 +162,30 @@ def test_every_log_handler_redacts_tokens(module: str, debug: str) -> None:
     assert "BARE []" in out.stdout, out.stdout
     assert "Method Not Allowed" in out.stderr and "Internal Server Error" in out.stderr, out.stderr
     assert "eyJzIjox" not in out.stderr and "1tTestAbCd" not in out.stderr and "boom" in out.stderr, out.stderr
+
+
+def test_a_channel_layer_outage_is_one_log_line_not_a_traceback_per_socket() -> None:
+    import logging
+
+    from interview_rt.outages import ChannelLayerOutage
+
+    class ConnectionError(Exception):  # redis.exceptions.ConnectionError, by name and module
+        __module__ = "redis.exceptions"
+
+    def failed(message: str, exc: BaseException) -> logging.LogRecord:
+        return logging.LogRecord("daphne.server", logging.ERROR, __file__, 1, message, (), (type(exc), exc, None))
+
+    outage = ChannelLayerOutage(window=30.0)
+    wrapped = RuntimeError("during handling")
+    wrapped.__context__ = ConnectionError("Error 111 connecting to 127.0.0.1:6379")
+    records = [failed("Exception inside application: %s", wrapped) for _ in range(50)]
+    kept = [r for r in records if outage.filter(r)]
+    assert len(kept) == 1 and kept[0].exc_info is None
+    assert "channel layer unavailable" in kept[0].getMessage() and "1011" in kept[0].getMessage()
+    # Anything else goes through untouched, traceback and all.
+    other = failed("Exception inside application: %s", ValueError("a bug"))
+    assert outage.filter(other) and other.exc_info is not None
+    # A later outage is reported again, with the count of what was suppressed.
+    outage.started = -1e9
+    again = failed("Exception inside application: %s", ConnectionError("refused"))
+    assert outage.filter(again) and "49 suppressed" in again.getMessage()

@@ -388,8 +388,14 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     # No interview token or session key in any log line (django.request logs 4xx paths, daphne
     # logs socket paths at debug): interview_rt/redact.py.
-    "filters": {"redact": {"()": "interview_rt.redact.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    # And one line per channel-layer outage instead of a traceback per socket: interview_rt/outages.py.
+    "filters": {
+        "redact": {"()": "interview_rt.redact.RedactSecrets"},
+        "outage": {"()": "interview_rt.outages.ChannelLayerOutage"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outage", "redact"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's DEFAULT_LOGGING puts handlers of its own on "django" (a console one when DEBUG,
     # mail_admins) and "django.server"; they would write django.request's "Method Not Allowed:

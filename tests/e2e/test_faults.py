@@ -360,6 +360,11 @@ async def test_redis_restarted(stack: Stack) -> None:
     recovered_at = time.monotonic()
     await asyncio.wait_for(task, 170)
     check(stack, candidates, recovered_at)
+    # The web processes say it once each, clearly, with no traceback per socket.
+    for log in sorted(stack.tmp.glob("web-*.log")):
+        text = log.read_text(errors="replace")
+        assert "Traceback" not in text, (log.name, text[-3000:])
+        assert text.count("channel layer unavailable") <= 2, (log.name, text[-3000:])
 
 
 async def test_model_api_stopped(stack: Stack) -> None:
