@@ -393,9 +393,7 @@ LOGGING = {
         "redact": {"()": "interview_rt.redact.RedactSecrets"},
         "outage": {"()": "interview_rt.outages.ChannelLayerOutage"},
     },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outage", "redact"]}
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["outage", "redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's DEFAULT_LOGGING puts handlers of its own on "django" (a console one when DEBUG,
     # mail_admins) and "django.server"; they would write django.request's "Method Not Allowed:
