@@ -41,6 +41,8 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_jobs"
     )
     team = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="team_jobs")
+    # This job's consent and AI notice; blank: the deployment's (interviews/notices.py).
+    consent_notice = models.TextField(blank=True, default="")
 
     def __str__(self) -> str:
         return self.title

@@ -7,12 +7,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import access
-from .constants import CONSENT_NOTICE, CONSENT_NOTICE_VERSION, MAX_EXTEND_SECONDS
+from . import access, notices
+from .constants import MAX_EXTEND_SECONDS
 
 
 def candidate_page(request: HttpRequest, token: str) -> HttpResponse:
-    context = {"token": token, "notice": CONSENT_NOTICE, "notice_version": CONSENT_NOTICE_VERSION}
+    # The deployment's notice, shown at once; the socket's snapshot carries the job's (if it has
+    # its own), and the page switches to it before the candidate can accept.
+    notice = notices.deployment_notice()
+    context = {"token": token, "notice": notice.text, "notice_version": notice.version}
     return render(request, "interviews/candidate.html", context)
 
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 
 from ai_service.types import Evaluation
 
-from . import analytics, scoring, state
+from . import analytics, notices, scoring, state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
 from .models import (
@@ -414,6 +414,10 @@ def snapshot(
             "current_question": question_payload(asked) if asked else None,
         },
     }
+    if st.consent_required and not st.consented and st.awaiting != state.Awaiting.NOTHING:
+        # What the candidate is asked to accept (before starting, and while awaiting consent), for
+        # any client (REST, third-party), not only the page.
+        out["session"]["notice"] = notices.notice_for(inv.job).payload()
     if result is not None:
         out["session"]["result"] = result_payload(result)
     return out

@@ -211,6 +211,18 @@ class InterviewInfo(_Out):
     expires_at: str
 
 
+class Notice(_Out):
+    """The consent and AI notice: accept it with this `version` (`consent.accept` on the socket,
+    `action: "consent"` over REST) before the first question."""
+
+    version: str
+    text: str
+    covers: list[str] = Field(
+        description="what the server does and records during the interview, whatever the text says: "
+        "ai_questions, ai_grading, human_decision, live_watching, staff_actions, integrity_signals, storage"
+    )
+
+
 class SessionInfo(InterviewInfo):
     id: str
     status: Status
@@ -219,6 +231,9 @@ class SessionInfo(InterviewInfo):
     evaluated: int
     current_question: Question | None
     result: Result | None = None
+    notice: Notice | None = Field(
+        default=None, description="while the notice is still to be accepted (before start, and while awaiting consent)"
+    )
 
 
 class SessionState(_Out):
@@ -395,6 +410,7 @@ class SessionView(_Out):
     question: Question | None
     result: Result | None = None
     answers: list[AnswerSummary] | None = Field(default=None, description="with `result`, every graded answer")
+    notice: Notice | None = Field(default=None, description="while the notice is still to be accepted")
     session_key: str | None = Field(default=None, description="returned by `start`: the credential for run-interview")
 
 
@@ -411,6 +427,7 @@ class AccessView(_Out):
     status: Status
     interview: InterviewInfo
     websocket_path: str
+    notice: Notice | None = Field(default=None, description="the notice to accept before the first question, if any")
 
 
 class DemographicsRequest(_In):

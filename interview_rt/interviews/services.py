@@ -21,10 +21,9 @@ from django.utils import timezone
 
 from ai_service.types import Evaluation, GeneratedQuestion, InterviewContext
 
-from . import access, audit, links, rows, selectors, state, webhooks
+from . import access, audit, links, notices, rows, selectors, state, webhooks
 from .constants import (
     CLIENT_ID_PATTERN,
-    CONSENT_NOTICE_VERSION,
     DIFFICULTIES,
     INTERVIEW_TYPES,
     MAX_ANSWER_CHARS,
@@ -886,14 +885,16 @@ def result_review(
 def consent_accept(*, session_id: Id, notice_version: str) -> Emitted:
     """The candidate accepted the consent and AI notice (this version of it): stored with the
     time, then the first question may be asked. Accepting again changes nothing."""
-    if notice_version != CONSENT_NOTICE_VERSION:
-        raise InterviewError(
-            ErrorCode.CONSENT_OUTDATED, "That is not the current notice; reload the page.", field="notice_version"
-        )
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
         session = locked(session_id)
+        # The notice of this interview's job (or the deployment's): the one the page, the access
+        # response and the snapshot showed.
+        if notice_version != notices.notice_for(session.invitation.job).version:
+            raise InterviewError(
+                ErrorCode.CONSENT_OUTDATED, "That is not the current notice; reload the page.", field="notice_version"
+            )
         current = state_of(session)
         try:
             new, decision = state.consent(current, now)

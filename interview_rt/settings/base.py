@@ -220,6 +220,9 @@ SPECTACULAR_SETTINGS = {
 # --- Interview links -------------------------------------------------------------------------
 INTERVIEW_LINK_SECRET = os.environ.get("INTERVIEW_LINK_SECRET", SECRET_KEY)
 FRONTEND_URL = os.environ.get("FRONTEND_URL", "http://127.0.0.1:8000/interview/")
+# The deployment's consent and AI notice (a UTF-8 text file); unset: the built-in one. A job's own
+# notice comes first (interviews/notices.py).
+CONSENT_NOTICE_FILE = os.environ.get("CONSENT_NOTICE_FILE", "")
 INTERVIEW_LINK_DEFAULT_DAYS = int(os.environ.get("INTERVIEW_LINK_DEFAULT_DAYS", "7"))
 # Seconds past a question's time limit before an answer counts as late (network, typing lag).
 INTERVIEW_LATE_GRACE_SECONDS = int(os.environ.get("INTERVIEW_LATE_GRACE_SECONDS", "5"))

@@ -111,6 +111,7 @@ def _session_view(session_id: str) -> dict[str, Any]:
         "question": snapshot["current_question"],
         "result": snapshot.get("result"),
         "answers": selectors.answer_summaries(session_id=session_id) if "result" in snapshot else None,
+        "notice": snapshot.get("notice"),
     }
 
 
@@ -264,6 +265,7 @@ async def access_view(request: HttpRequest, token: str) -> JsonResponse:
                 "expires_at": s["expires_at"],
             },
             "websocket_path": f"/ws/interview/{token}/",
+            "notice": s.get("notice"),
         }
 
     return JsonResponse(await candidate_db(info)())

@@ -5,6 +5,7 @@
     manage.py staff remove USERNAME                      # no role, not staff (the user row stays: audit)
     manage.py staff list
     manage.py staff job JOB_ID [--owner USERNAME] [--add USERNAME ...] [--drop USERNAME ...]
+                              [--notice-file FILE | --notice-file -]   # the job's own notice
     manage.py staff jobs                                 # jobs with their owner and team
 
 Roles are the Django groups `admin`, `recruiter`, `reviewer` (interviews/access.py). A password is
@@ -16,6 +17,7 @@ read from the environment variable `--password-env` names (never from the comman
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -23,6 +25,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from interview_rt.interviews import notices
 from interview_rt.interviews.access import role_of
 from interview_rt.interviews.constants import Role
 from interview_rt.interviews.models import Job
@@ -51,6 +54,7 @@ class Command(BaseCommand):
         job.add_argument("--owner")
         job.add_argument("--add", nargs="*", default=[])
         job.add_argument("--drop", nargs="*", default=[])
+        job.add_argument("--notice-file", help="this job's consent and AI notice (UTF-8 text); '-' clears it")
         sub.add_parser("jobs", help="jobs with their owner and team")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -111,6 +115,10 @@ class Command(BaseCommand):
         if options["owner"]:
             job.owner = self._user(options["owner"])
             job.save(update_fields=["owner"])
+        if options["notice_file"]:
+            text = "" if options["notice_file"] == "-" else Path(options["notice_file"]).read_text(encoding="utf-8")
+            job.consent_notice = text.strip()
+            job.save(update_fields=["consent_notice"])
         job.team.add(*[self._user(name) for name in options["add"]])
         job.team.remove(*[self._user(name) for name in options["drop"]])
         self._print_job(job)
@@ -122,4 +130,5 @@ class Command(BaseCommand):
     def _print_job(self, job: Job) -> None:
         team = ",".join(sorted(u.username for u in job.team.all())) or "-"
         owner = job.owner.username if job.owner else "-"
-        self.stdout.write(f"{job.pk}\t{job.title}\towner={owner}\tteam={team}")
+        notice = notices.notice_for(job).version
+        self.stdout.write(f"{job.pk}\t{job.title}\towner={owner}\tteam={team}\tnotice={notice}")

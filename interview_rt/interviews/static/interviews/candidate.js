@@ -6,7 +6,8 @@
 (function () {
   "use strict";
   const token = JSON.parse(document.getElementById("token-data").textContent);
-  const noticeVersion = JSON.parse(document.getElementById("notice-version").textContent);
+  // The server-rendered default; the snapshot's notice (this job's, or the deployment's) replaces it.
+  let noticeVersion = JSON.parse(document.getElementById("notice-version").textContent);
   const $ = (id) => document.getElementById(id);
   const show = (id, on) => { $(id).hidden = !on; };
   const text = (el, v) => { el.textContent = v == null ? "" : String(v); };
@@ -119,6 +120,11 @@
       document.title = `${s.job_title} interview`;
       progress(Math.max(s.answered, answeredIds.size));
       if (s.result) { showResult(s.result, null); return; }
+      if (s.notice) {
+        noticeVersion = s.notice.version;
+        text($("notice-text"), s.notice.text);
+        text($("notice-version-label"), `Notice version ${s.notice.version}`);
+      }
       if (s.awaiting === "consent") { view("consent"); return; }
       if (s.current_question) { showQuestion(s.current_question); return; }
       if (s.awaiting === "questions" || s.awaiting === "start") { view("preparing"); return; }
