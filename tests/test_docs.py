@@ -90,3 +90,21 @@ def test_the_paths_a_readme_names_exist(doc: str) -> None:
     named = _repo_paths((ROOT / doc).read_text())
     missing = sorted(p for p in named if not (ROOT / p).exists() and not (base / p).exists())
     assert not missing, f"{doc} names paths that do not exist: {missing}"
+
+
+def test_the_staff_actions_endpoint_answers_as_documented(db: object) -> None:
+    from .trust_helpers import interview, staff_client
+
+    document = SchemaGenerator().get_schema(request=None, public=True)
+    operations = document["paths"]["/api/ai-interview/sessions/{session_id}/actions/"]
+    assert "201" in operations["post"]["responses"] and "200" not in operations["post"]["responses"]
+    listed = operations["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert listed["type"] == "array"
+    session = interview([7.0, 7.0], answered=0)
+    client, _ = staff_client("lead")
+    url = f"/api/ai-interview/sessions/{session.pk}/actions/"
+    posted = client.post(url, {"action": "message", "text": "Take your time."}, content_type="application/json")
+    assert posted.status_code == 201, posted.content
+    assert set(posted.json()) == {"id", "kind", "actor", "at", "detail"}
+    got = client.get(url)
+    assert got.status_code == 200 and isinstance(got.json(), list) and got.json()[0]["id"] == posted.json()["id"]

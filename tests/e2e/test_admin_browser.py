@@ -55,7 +55,7 @@ def test_admin_watches_and_acts_while_the_candidate_answers(server_factory: Any,
 
         cand.goto(f"{server.http}/interview/{link['token']}")
         expect(cand.locator("#consent")).to_be_visible(timeout=T)
-        expect(cand.locator("#notice-text")).to_contain_text("never change a score")
+        expect(cand.locator("#notice-text")).to_contain_text("never change a score", timeout=T)
         cand.click("#accept")
         expect(cand.locator("#q-label")).to_contain_text("Question 1 of 2", timeout=T)
 
@@ -83,12 +83,12 @@ def test_admin_watches_and_acts_while_the_candidate_answers(server_factory: Any,
         expect(first_item.locator(".fbk .pill")).to_contain_text(" ", timeout=T)
         expect(first_item.locator(".fbk .pill")).not_to_have_text("grading…", timeout=T)  # ... then its score
         expect(cand.locator(".feedback")).to_have_count(1, timeout=T)
-        expect(cand.locator(".feedback .fq")).to_contain_text("Question 1")
+        expect(cand.locator(".feedback .fq")).to_contain_text("Question 1", timeout=T)
         # The added question comes next.
         expect(cand.locator("#q-text")).to_have_text(ADDED, timeout=T)
-        expect(cand.locator("#q-label")).to_contain_text("Question 2 of 3")
+        expect(cand.locator("#q-label")).to_contain_text("Question 2 of 3", timeout=T)
         expect(admin.locator("#transcript .item")).to_have_count(2, timeout=T)
-        expect(admin.locator("#transcript .item").nth(1)).to_contain_text("added by lead")
+        expect(admin.locator("#transcript .item").nth(1)).to_contain_text("added by lead", timeout=T)
 
         # The network drops: the page says so; what happens meanwhile is not lost.
         cand_ctx.set_offline(True)
@@ -102,7 +102,7 @@ def test_admin_watches_and_acts_while_the_candidate_answers(server_factory: Any,
         cand_ctx.set_offline(False)
         expect(cand.locator("#conn")).to_be_hidden(timeout=T)
         expect(cand.locator(".message")).to_have_count(1, timeout=T)
-        expect(cand.locator(".message")).to_contain_text("Take your time")
+        expect(cand.locator(".message")).to_contain_text("Take your time", timeout=T)
         expect(cand.locator(".feedback")).to_have_count(2, timeout=T)
         expect(cand.locator("#q-label")).to_contain_text("Question 3 of 3", timeout=T)
         expect(admin.locator("#transcript .item").nth(1).locator(".a")).to_have_text(SECOND, timeout=T)
@@ -120,9 +120,9 @@ def test_admin_watches_and_acts_while_the_candidate_answers(server_factory: Any,
         cand.keyboard.type(" cache what is read often.", delay=2)
         cand.click("#send")
         expect(cand.locator("#result")).to_contain_text("Interview complete", timeout=T)
-        expect(cand.locator("#result-answers li")).to_have_count(3)
-        expect(cand.locator(".feedback")).to_have_count(3)
-        expect(cand.locator(".message")).to_have_count(1)
+        expect(cand.locator("#result-answers li")).to_have_count(3, timeout=T)
+        expect(cand.locator(".feedback")).to_have_count(3, timeout=T)
+        expect(cand.locator(".message")).to_have_count(1, timeout=T)
         cand.screenshot(path=str(tmp_path / "candidate-done.png"), full_page=True)
 
         # The interviewer reviews it.

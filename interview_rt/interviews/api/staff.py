@@ -196,6 +196,16 @@ class ActionSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=MAX_MESSAGE_CHARS)
 
 
+class ActionOutSerializer(serializers.Serializer):
+    """One audited live action (rows.action_payload), for the OpenAPI document."""
+
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=[str(k) for k in ActionKind])
+    actor = serializers.CharField(allow_blank=True)
+    at = serializers.DateTimeField()
+    detail = serializers.DictField()
+
+
 class SessionActionsView(StaffView):
     """GET: the session's audit trail of live actions. POST: take one (as on the staff socket)."""
 
@@ -203,13 +213,13 @@ class SessionActionsView(StaffView):
         self.required = Permission.ACT if self.request.method == "POST" else Permission.VIEW
         return super().get_permissions()
 
-    @extend_schema(responses=dict)
+    @extend_schema(responses=ActionOutSerializer(many=True))
     def get(self, request: Request, session_id: str) -> Response:
         session = access.session_for(request.user, session_id, Permission.VIEW)
         actions = AdminAction.objects.filter(session=session).order_by("id")
         return Response([rows.action_payload(a) for a in actions])
 
-    @extend_schema(request=ActionSerializer, responses=dict)
+    @extend_schema(request=ActionSerializer, responses={201: ActionOutSerializer})
     def post(self, request: Request, session_id: str) -> Response:
         body = ActionSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -97,8 +97,11 @@
     view("result");
     text($("result-summary"), (result.ended_early ? "The interviewer ended the interview. " : "") + (result.summary || ""));
     const list = $("result-answers");
+    // A snapshot after the end (a reconnect, a sync) has the result but not the answers: keep the
+    // list interview.completed drew.
+    if (answers == null) { text($("status"), "Completed"); progress(total); return; }
     list.textContent = "";
-    for (const a of answers || []) {
+    for (const a of answers) {
       const li = document.createElement("li");
       li.innerHTML = "<span class='fq'></span> — <span class='score'></span><br><span class='muted fb'></span>";
       text(li.querySelector(".fq"), label(a.question_id, a.order));
