@@ -33,7 +33,13 @@ from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSessi
 from interview_rt.interviews.schemas import ErrorBody, server_frame_adapter
 from interview_rt.runtime import runtime
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("model_free_ai")]
+# Thousands of frames and bodies per test: on a busy 2-core machine (two suites at once) that is
+# well over pytest-timeout's default 120 s.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("model_free_ai"),
+    pytest.mark.timeout(900),
+]
 
 # Hypothesis discards examples whose data overruns its buffer, so it is asked for more than the
 # promise and the count is checked afterwards.
