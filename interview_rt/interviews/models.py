@@ -1,4 +1,4 @@
-"""Persistence only: no AI calls, no sends, no state rules here (see state.py and services.py)."""
+"""Persistence only: no AI calls, no sends, no state rules here (see state.py and services/)."""
 
 from __future__ import annotations
 
