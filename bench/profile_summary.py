@@ -39,7 +39,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("channel layer", ("channels/layers", "channels_redis", "interview_rt/runtime/layers.py")),
     ("websocket send/receive (autobahn, twisted, daphne)", ("autobahn", "twisted", "daphne")),
     ("json / pydantic", ("json/", "pydantic", "orjson")),
-    ("AI process IPC (pickle, pipes)", ("ai_process.py", "aiproc.py", "pickle")),
+    ("AI process IPC (pickle, pipes)", ("aiproc/child.py", "aiproc/parent.py", "pickle")),
     ("consumers and runtime", ("consumers/", "interview_rt/runtime", "channels/")),
     ("asyncio loop", ("asyncio",)),
 ]

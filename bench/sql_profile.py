@@ -46,9 +46,9 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     from ai_service.types import EvaluationRequest
+    from interview_rt.aiproc.parent import keyword_questions
     from interview_rt.interviews import ai, links, services
     from interview_rt.interviews.models import AIInterviewQuestion
-    from interview_rt.runtime.aiproc import keyword_questions
 
     call_command("migrate", verbosity=0)
     owner = "" if args.no_claim else "sql-profile-worker"

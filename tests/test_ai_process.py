@@ -1,4 +1,4 @@
-"""The AI provider in a child process (interview_rt/runtime/aiproc.py, interview_rt/ai_process.py):
+"""The AI provider in a child process (interview_rt/aiproc/: parent.py and child.py):
 a real child, with the embedded provider's lexical grader (no model to load)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from ai_service import ProviderError
 from ai_service.types import EvaluationRequest, InterviewContext
-from interview_rt.runtime.aiproc import ProcessProvider, embedded_with_model, keyword_questions
+from interview_rt.aiproc.parent import ProcessProvider, embedded_with_model, keyword_questions
 
 LEXICAL = {"default": {"BACKEND": "ai_service.providers.embedded.EmbeddedProvider", "OPTIONS": {"grader": "lexical"}}}
 CONTEXT = InterviewContext(

@@ -12,7 +12,7 @@ What is counted where:
 - answer -> feedback: the AI worker, from the answer's `received_at` to the feedback's commit;
 - provider calls, errors, fallbacks and latency: the AI worker, from what the provider returned
   (its provenance) or raised;
-- grader batches: the AI process (`interview_rt.ai_process`) reports each batch it graded;
+- grader batches: the AI process (`interview_rt.aiproc.child`) reports each batch it graded;
 - pending evaluations: counted in the database at scrape time (one indexed COUNT).
 """
 

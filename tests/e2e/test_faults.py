@@ -50,7 +50,7 @@ ANSWER = (
 
 REDIS_ARGS = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 # daphne as the Procfile runs it (access log redacted).
-WEB = [sys.executable, "-m", "interview_rt.serve", "-b", "127.0.0.1"]
+WEB = [sys.executable, "-m", "interview_rt.server", "-b", "127.0.0.1"]
 
 
 class RedisServer:

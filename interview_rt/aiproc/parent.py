@@ -1,7 +1,7 @@
 """The AI provider as the worker sees it: in this process, or in a child process of its own.
 
 `ProcessProvider` runs the configured provider (`settings.AI_PROVIDERS`) in a child process
-(`interview_rt.ai_process`), so grading (CPU) uses the machine's second core while this process
+(`child.py` beside this module), so grading (CPU) uses the machine's second core while this process
 serves sockets and the database; this process never loads the model. It is an `AIProvider`, so
 the worker does not know the difference. `settings.AI_PROCESS` chooses (default: on where the
 worker runs inside a web process and the machine has more than one core; off in `manage.py
@@ -27,8 +27,7 @@ from ai_service import AIProvider, ProviderError
 from ai_service.errors import ProviderUnavailable
 from ai_service.registry import import_backend
 from ai_service.types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext
-
-from . import metrics
+from interview_rt.runtime import metrics
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +107,7 @@ class ProcessProvider(AIProvider):
             self._proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "interview_rt.ai_process",
+                "interview_rt.aiproc.child",
                 cwd=str(ROOT),
                 env=env,
                 stdin=asyncio.subprocess.PIPE,
@@ -151,7 +150,7 @@ class ProcessProvider(AIProvider):
     # --- calls -----------------------------------------------------------------------------------
 
     def _write(self, message: Any) -> None:
-        from interview_rt.ai_process import encode_frame
+        from .child import encode_frame
 
         assert self._proc is not None and self._proc.stdin is not None
         self._proc.stdin.write(encode_frame(message))
@@ -173,7 +172,7 @@ class ProcessProvider(AIProvider):
             pending.pop(call_id, None)
 
     async def _read(self, proc: asyncio.subprocess.Process, pending: dict[int, asyncio.Future[Any]]) -> None:
-        from interview_rt.ai_process import read_frame
+        from .child import read_frame
 
         assert proc.stdout is not None
         try:

@@ -1,5 +1,5 @@
-"""The AI provider in a process of its own: `python -m interview_rt.ai_process` (started by the
-server runtime, `interview_rt/runtime/aiproc.py`, never by hand).
+"""The AI provider in a process of its own: `python -m interview_rt.aiproc.child` (started by
+`parent.py` beside it, never by hand).
 
 Grading is CPU work (the MiniLM forward pass and its features) and a Python process runs on one
 core at a time; here it runs beside the web process, on the second core, and the web process
