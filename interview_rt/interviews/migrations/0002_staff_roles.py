@@ -1,5 +1,4 @@
-"""Staff roles as groups; invitations made before the consent notice existed do not require it
-(their candidates may be mid-interview)."""
+"""The staff roles are Django groups (interviews/access.py): they exist from the first migrate."""
 
 from django.db import migrations
 
@@ -10,7 +9,6 @@ def forwards(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     for name in ROLES:
         Group.objects.get_or_create(name=name)
-    apps.get_model("interviews", "InterviewInvitation").objects.update(consent_required=False)
 
 
 def backwards(apps, schema_editor):
@@ -19,7 +17,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("interviews", "0003_staff_live"),
+        ("interviews", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
