@@ -181,6 +181,8 @@ class CandidateConsumer(Consumer):
                 # A repeat gets the original frames again, with their original seq.
                 await self.send_json({**logged, "duplicate": True})
             else:
+                # Sent now (the ack waits for no channel layer); its copy published to the session's
+                # group reaches the session's other sockets, and _deliver drops it on this one.
                 await self._deliver(logged)
         metrics.ANSWER_ACK.observe(time.perf_counter() - self.received_at)
 

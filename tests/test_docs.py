@@ -22,6 +22,15 @@ def test_generated_sections_are_current(path: Path) -> None:
     assert docgen.render(text) == text, f"run: python -m interview_rt.interviews.docgen ({path.name} is stale)"
 
 
+@pytest.mark.parametrize("name", sorted(docgen.SCHEMA_FILES))
+def test_the_generated_schema_files_are_current_and_linked(name: str) -> None:
+    path = docgen.schema_path(name)
+    assert path.exists() and path.read_text() == docgen.SCHEMA_FILES[name](), (
+        f"run: python -m interview_rt.interviews.docgen ({path.name} is stale)"
+    )
+    assert f"(schema/{name}.json)" in (DOCS / "protocol.md").read_text()
+
+
 def _code_tables(text: str) -> list[set[str]]:
     """The backticked first cells of every markdown table whose header starts with `| code |`."""
     tables: list[set[str]] = []
@@ -84,11 +93,16 @@ def _repo_paths(text: str) -> set[str]:
     return {p for p in found if p and not p.startswith(("http", "/", "../"))}
 
 
-@pytest.mark.parametrize("doc", ["README.md", "bench/README.md"])
+# Where a doc's relative paths start: the repository, the doc's folder, and for the architecture's
+# layout table (which names interview_rt's parts) that package and its packages.
+_BASES = {"docs/architecture.md": ("interview_rt", "interview_rt/interviews", "interview_rt/runtime")}
+
+
+@pytest.mark.parametrize("doc", ["README.md", "bench/README.md", "docs/architecture.md"])
 def test_the_paths_a_readme_names_exist(doc: str) -> None:
-    base = (ROOT / doc).parent
+    bases = [ROOT, (ROOT / doc).parent, *(ROOT / b for b in _BASES.get(doc, ()))]
     named = _repo_paths((ROOT / doc).read_text())
-    missing = sorted(p for p in named if not (ROOT / p).exists() and not (base / p).exists())
+    missing = sorted(p for p in named if not any((base / p).exists() for base in bases))
     assert not missing, f"{doc} names paths that do not exist: {missing}"
 
 

@@ -1,6 +1,7 @@
-"""Sections of docs/ derived from the code: the error-code table and the JSON Schemas of the wire
-formats. `python -m interview_rt.interviews.docgen` rewrites them in place; tests/test_docs.py
-fails when a doc is out of date.
+"""What of docs/ is derived from the code: the error-code table (a section of protocol.md) and the
+JSON Schemas of the socket frames (files of their own in docs/schema/, linked from protocol.md).
+`python -m interview_rt.interviews.docgen` rewrites both; tests/test_docs.py fails when either is
+out of date.
 
 A generated section sits between `<!-- generated: NAME -->` and `<!-- end generated -->`.
 """
@@ -26,32 +27,26 @@ def error_codes() -> str:
     return "\n".join(rows) + "\n"
 
 
-def _json_block(value: object) -> str:
-    return "```json\n" + json.dumps(value, indent=1, sort_keys=True) + "\n```\n"
+def _json(value: object) -> str:
+    return json.dumps(value, indent=1, sort_keys=True) + "\n"
 
 
-def client_frames_schema() -> str:
-    return _json_block(schemas.client_frame_adapter.json_schema())
+# docs/schema/<name>.json: each socket's frames both ways, from the pydantic models the server
+# validates with.
+SCHEMA_FILES: dict[str, Callable[[], str]] = {
+    "candidate-client-frames": lambda: _json(schemas.client_frame_adapter.json_schema()),
+    "candidate-server-frames": lambda: _json(schemas.server_frame_adapter.json_schema()),
+    "staff-client-frames": lambda: _json(schemas.staff_client_frame_adapter.json_schema()),
+    "staff-server-frames": lambda: _json(schemas.staff_server_frame_adapter.json_schema()),
+}
 
 
-def server_frames_schema() -> str:
-    return _json_block(schemas.server_frame_adapter.json_schema())
-
-
-def staff_client_frames_schema() -> str:
-    return _json_block(schemas.staff_client_frame_adapter.json_schema())
-
-
-def staff_server_frames_schema() -> str:
-    return _json_block(schemas.staff_server_frame_adapter.json_schema())
+def schema_path(name: str) -> Path:
+    return DOCS / "schema" / f"{name}.json"
 
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "error-codes": error_codes,
-    "client-frames-schema": client_frames_schema,
-    "server-frames-schema": server_frames_schema,
-    "staff-client-frames-schema": staff_client_frames_schema,
-    "staff-server-frames-schema": staff_server_frames_schema,
 }
 
 
@@ -77,6 +72,13 @@ def main() -> int:
         new = render(text)
         if new != text:
             path.write_text(new)
+            print(f"updated {path.relative_to(DOCS.parent)}")
+    for name, generate in SCHEMA_FILES.items():
+        path = schema_path(name)
+        body = generate()
+        if not path.exists() or path.read_text() != body:
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(body)
             print(f"updated {path.relative_to(DOCS.parent)}")
     return 0
 
