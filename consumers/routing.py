@@ -1,15 +1,11 @@
 from channels.auth import AuthMiddlewareStack
-from django.conf import settings
 from django.urls import path
 
 from .admin_live import AdminLiveConsumer
 from .candidate import CandidateConsumer
-from .worker import AIWorkerConsumer
 
 websocket_urlpatterns = [
     path("ws/interview/<str:token>/", CandidateConsumer.as_asgi()),
     # Only the staff socket reads the session cookie: a candidate's socket never pays for it.
     path("ws/admin/live/", AuthMiddlewareStack(AdminLiveConsumer.as_asgi())),
 ]
-
-channel_routes = {settings.AI_WORKER_CHANNEL: AIWorkerConsumer.as_asgi()}

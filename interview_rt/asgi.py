@@ -17,11 +17,11 @@ sys.setswitchinterval(float(os.environ.get("PY_SWITCH_INTERVAL", "0.001")))
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from consumers.routing import channel_routes, websocket_urlpatterns  # noqa: E402
+from consumers.routing import websocket_urlpatterns  # noqa: E402
 from interview_rt import runtime  # noqa: E402
 
 
@@ -47,7 +47,6 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         "lifespan": runtime.lifespan_app,
         "websocket": TokenSocketOriginValidator(URLRouter(websocket_urlpatterns), allowed_origins()),
-        "channel": ChannelNameRouter(channel_routes),
     }
 )
 

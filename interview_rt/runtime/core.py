@@ -88,8 +88,8 @@ class Runtime:
                 if self.outbox.running:
                     self.outbox.publish(emitted)
                 else:
-                    # A host that runs us without start() (channels' runworker, a sync test client's
-                    # throwaway loop): send from here, in order, before returning.
+                    # A host that runs us without start() (a sync test client's throwaway loop):
+                    # send from here, in order, before returning.
                     for message in messages(emitted):
                         await send(message)
             return result

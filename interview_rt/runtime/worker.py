@@ -5,8 +5,8 @@ work start at once; a periodic sweep finds whatever a lost nudge or a crashed wo
 (questions not generated, evaluations pending and not leased), so nothing acknowledged is lost.
 
 It runs inside the web process on the embedded default (the server runtime starts it with the
-process), or as its own process: `python manage.py ai_worker` (sweeps + channel) or channels'
-`runworker ai-worker`. What a job stores is published by the runtime's lanes after commit.
+process), or as its own process: `python manage.py ai_worker` (sweeps + channel). What a job
+stores is published by the runtime's lanes after commit.
 
 Outages: the heartbeat, the sweep and the channel receive are separate loops, and each one rides
 out a failure of the channel layer (Redis restarting) or of the database by logging it once and
