@@ -273,23 +273,16 @@ class AdminLiveConsumer(Consumer):
         await self.send_json({"type": "action.accepted", "ref": frame.ref, "action": done.action})
 
     async def on_candidate_message(self, frame: schemas.CandidateMessage) -> None:
-        await self._act(frame, services.staff_message, text=frame.text)
+        await self._act(frame, services.staff_message, fields=frame)
 
     async def on_question_extend(self, frame: schemas.QuestionExtend) -> None:
-        await self._act(frame, services.staff_extend_time, seconds=frame.seconds)
+        await self._act(frame, services.staff_extend_time, fields=frame)
 
     async def on_question_add(self, frame: schemas.QuestionAdd) -> None:
-        await self._act(
-            frame,
-            services.staff_add_question,
-            text=frame.text,
-            key_points=frame.key_points,
-            competency=frame.competency or "",
-            time_limit_seconds=frame.time_limit_seconds,
-        )
+        await self._act(frame, services.staff_add_question, fields=frame)
 
     async def on_interview_end(self, frame: schemas.InterviewEnd) -> None:
-        await self._act(frame, services.staff_end, reason=frame.reason or "")
+        await self._act(frame, services.staff_end, fields=frame)
 
     # --- outbound ------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ class TokenClient:
     """An API client authenticating with a DRF token, as tools do."""
 
     def __init__(self, key: str) -> None:
+        self.key = key
         self.client = AsyncClient()
         self.headers = {"Authorization": f"Token {key}"}
 
@@ -152,3 +153,44 @@ async def test_rest_start_accepts_the_notice(amake_invitation: Any, settings: An
         AsyncClient(), "/api/ai-interview/start/", {"token": token, "notice_version": CONSENT_NOTICE_VERSION}
     )
     assert body["question"] is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "wave"}, "action"),
+        ({"text": "no action"}, "action"),
+        ({"action": "message", "text": "   "}, "text"),
+        ({"action": "message"}, "text"),
+        ({"action": "extend_time", "seconds": "30"}, "seconds"),
+        ({"action": "extend_time", "seconds": 0}, "seconds"),
+        ({"action": "add_question", "text": "Why?", "key_points": [""]}, "key_points"),
+        ({"action": "add_question", "text": "Why?", "time_limit_seconds": 1}, "time_limit_seconds"),
+        ({"action": "end", "reason": 7}, "reason"),
+    ],
+)
+async def test_a_bad_action_over_rest_is_refused_as_on_the_socket(
+    amake_invitation: Any, body: dict[str, Any], field: str
+) -> None:
+    """REST and the staff socket validate a live action with the same declarations: the same
+    field is named over both, and nothing is audited or logged."""
+    from .consumers.helpers import Staff  # the staff socket's test client
+
+    _, admin = await user_with("chief", "admin")
+    _, token = await amake_invitation()
+    c = Candidate(token)
+    session_id = (await c.connect())["session"]["id"]
+    response = await admin.post(ACTIONS.format(id=session_id), data=body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert_error(response.json(), "invalid_field", field)
+    assert (await admin.get(ACTIONS.format(id=session_id))).json() == []
+    frame_type = {"message": "candidate.message", "extend_time": "question.extend"}.get(str(body.get("action")))
+    if frame_type is not None:
+        staff = Staff(token=admin.key)
+        await staff.connect()
+        fields = {k: v for k, v in body.items() if k != "action"}
+        await staff.send({"type": frame_type, "session_id": session_id, "ref": "r1", **fields})
+        error = await staff.until(lambda f: f["type"] == "error")
+        assert error["code"] == "invalid_field" and error["field"] == field and error["ref"] == "r1"
+        await staff.comm.disconnect()
+    await c.close()

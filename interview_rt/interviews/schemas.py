@@ -10,9 +10,9 @@ Pure: no Django. Validation errors become `InterviewError(invalid_field, field=.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, TypeAdapter, ValidationError
 
 from ai_service.types import Difficulty, InterviewType, QuestionType
 
@@ -55,6 +55,12 @@ ResponseType = Literal["text", "code", "audio_transcript"]
 # An empty response_type means the default, "text".
 OptionalResponseType = Annotated[ResponseType | None, BeforeValidator(lambda v: None if v == "" else v)]
 assert set(ResponseType.__args__) == set(RESPONSE_TYPES)  # type: ignore[attr-defined]
+
+
+def tags(union: Any, field: str) -> tuple[str, ...]:
+    """The tag values of a discriminated union `Annotated[A | B | ..., Field(discriminator=field)]`."""
+    members = get_args(get_args(union)[0])
+    return tuple(get_args(m.model_fields[field].annotation)[0] for m in members)
 
 
 class _In(BaseModel):
@@ -136,15 +142,7 @@ ClientFrame = Annotated[
     AnswerSubmit | SessionResume | SessionSync | Ping | ConsentAccept | AnswerDraft | IntegritySignalIn,
     Field(discriminator="type"),
 ]
-CLIENT_FRAME_TYPES = (
-    "answer.submit",
-    "session.resume",
-    "session.sync",
-    "ping",
-    "consent.accept",
-    "answer.draft",
-    "integrity.signal",
-)
+CLIENT_FRAME_TYPES = tags(ClientFrame, "type")
 client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
@@ -491,45 +489,62 @@ class FeedResume(_StaffIn):
     last_seq: Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
-class CandidateMessage(_StaffIn):
-    """Message the candidate (shown on their page)."""
-
-    type: Literal["candidate.message"]
-    session_id: UuidStr
-    text: Annotated[str, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+# Each live action's fields, declared once: the staff socket's frames and the REST actions body
+# (below) both validate with these, and the services take what they validated.
+_NonBlank = BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)
 
 
-class QuestionExtend(_StaffIn):
-    """Give the open question more time."""
+class MessageFields(_In):
+    text: Annotated[str, _NonBlank, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
 
-    type: Literal["question.extend"]
-    session_id: UuidStr
+
+class ExtendFields(_In):
     seconds: Annotated[int, Field(ge=1, le=MAX_EXTEND_SECONDS)]
 
 
-class QuestionAdd(_StaffIn):
-    """Add a question, asked next; graded like the others (against `key_points` when given)."""
-
-    type: Literal["question.add"]
-    session_id: UuidStr
-    text: Annotated[str, Field(min_length=1, max_length=MAX_FOLLOW_UP_CHARS)]
+class AddQuestionFields(_In):
+    text: Annotated[str, _NonBlank, Field(min_length=1, max_length=MAX_FOLLOW_UP_CHARS)]
     key_points: (
         Annotated[
-            list[Annotated[str, Field(min_length=1, max_length=MAX_KEY_POINT_CHARS)]],
+            list[Annotated[str, _NonBlank, Field(min_length=1, max_length=MAX_KEY_POINT_CHARS)]],
             Field(max_length=MAX_KEY_POINTS),
         ]
         | None
     ) = None
-    competency: Annotated[str, Field(max_length=100)] | None = None
+    competency: Annotated[str, _NonBlank, Field(max_length=100)] | None = None
     time_limit_seconds: Annotated[int, Field(ge=MIN_TIME_LIMIT_SECONDS, le=MAX_TIME_LIMIT_SECONDS)] | None = None
 
 
-class InterviewEnd(_StaffIn):
+class EndFields(_In):
+    reason: Annotated[str, _NonBlank, Field(max_length=MAX_MESSAGE_CHARS)] | None = None
+
+
+class CandidateMessage(_StaffIn, MessageFields):
+    """Message the candidate (shown on their page)."""
+
+    type: Literal["candidate.message"]
+    session_id: UuidStr
+
+
+class QuestionExtend(_StaffIn, ExtendFields):
+    """Give the open question more time."""
+
+    type: Literal["question.extend"]
+    session_id: UuidStr
+
+
+class QuestionAdd(_StaffIn, AddQuestionFields):
+    """Add a question, asked next; graded like the others (against `key_points` when given)."""
+
+    type: Literal["question.add"]
+    session_id: UuidStr
+
+
+class InterviewEnd(_StaffIn, EndFields):
     """End the interview early; the result says so."""
 
     type: Literal["interview.end"]
     session_id: UuidStr
-    reason: Annotated[str, Field(max_length=MAX_MESSAGE_CHARS)] | None = None
 
 
 class StaffPing(_StaffIn):
@@ -548,18 +563,46 @@ StaffClientFrame = Annotated[
     | StaffPing,
     Field(discriminator="type"),
 ]
-STAFF_CLIENT_FRAME_TYPES = (
-    "watch",
-    "unwatch",
-    "feed.sync",
-    "feed.resume",
-    "candidate.message",
-    "question.extend",
-    "question.add",
-    "interview.end",
-    "ping",
-)
+STAFF_CLIENT_FRAME_TYPES = tags(StaffClientFrame, "type")
 staff_client_frame_adapter: TypeAdapter[StaffClientFrame] = TypeAdapter(StaffClientFrame)
+
+
+# --- the staff REST actions body (POST .../sessions/<id>/actions/) --------------------------------
+
+
+class MessageAction(MessageFields):
+    """Message the candidate (as `candidate.message` on the staff socket)."""
+
+    action: Literal["message"]
+
+
+class ExtendTimeAction(ExtendFields):
+    """Give the open question more time (as `question.extend`)."""
+
+    action: Literal["extend_time"]
+
+
+class AddQuestionAction(AddQuestionFields):
+    """Add a question, asked next (as `question.add`)."""
+
+    action: Literal["add_question"]
+
+
+class EndAction(EndFields):
+    """End the interview early (as `interview.end`)."""
+
+    action: Literal["end"]
+
+
+ActionRequestUnion = Annotated[
+    MessageAction | ExtendTimeAction | AddQuestionAction | EndAction, Field(discriminator="action")
+]
+ACTION_KINDS = tags(ActionRequestUnion, "action")
+action_request_adapter: TypeAdapter[ActionRequestUnion] = TypeAdapter(ActionRequestUnion)
+
+
+class ActionRequest(RootModel[ActionRequestUnion]):
+    """The body of a staff action over REST: one live action, named by `action`."""
 
 
 # --- the staff socket: server frames ---------------------------------------------------------------
@@ -850,16 +893,19 @@ def validate(model: type[M], data: Any) -> M:
 CandidateFrame = AnswerSubmit | SessionResume | SessionSync | Ping | ConsentAccept | AnswerDraft | IntegritySignalIn
 
 
-def _parse(data: Any, types: tuple[str, ...], adapter: TypeAdapter[Any]) -> Any:
+def _parse(
+    data: Any,
+    types: tuple[str, ...],
+    adapter: TypeAdapter[Any],
+    tag: str = "type",
+    unknown: ErrorCode = ErrorCode.UNKNOWN_TYPE,
+    what: str = "A frame",
+) -> Any:
     if not isinstance(data, dict):
-        raise InterviewError(ErrorCode.INVALID_JSON, "A frame must be a JSON object.")
-    frame_type = data.get("type")
-    if not isinstance(frame_type, str) or frame_type not in types:
-        raise InterviewError(
-            ErrorCode.UNKNOWN_TYPE,
-            f"Unknown frame type; expected one of {', '.join(sorted(types))}.",
-            field="type",
-        )
+        raise InterviewError(ErrorCode.INVALID_JSON, f"{what} must be a JSON object.")
+    value = data.get(tag)
+    if not isinstance(value, str) or value not in types:
+        raise InterviewError(unknown, f"Unknown {tag}; expected one of {', '.join(sorted(types))}.", field=tag)
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
@@ -873,6 +919,14 @@ def parse_client_frame(data: Any) -> CandidateFrame:
 
 def parse_staff_frame(data: Any) -> StaffClientFrame:
     result: StaffClientFrame = _parse(data, STAFF_CLIENT_FRAME_TYPES, staff_client_frame_adapter)
+    return result
+
+
+def parse_action(data: Any) -> ActionRequestUnion:
+    """A REST staff action body; an unknown `action` is `invalid_field` (a body, not a frame)."""
+    result: ActionRequestUnion = _parse(
+        data, ACTION_KINDS, action_request_adapter, tag="action", unknown=ErrorCode.INVALID_FIELD, what="The body"
+    )
     return result
 
 
@@ -891,28 +945,11 @@ _PATTERN_MESSAGES = {
     "session_id": "must be a UUID",
     "client_id": "must be 1-64 characters of A-Z a-z 0-9 _ . : -",
 }
+# Every inbound model's field names (a validation error's location mixes them with union tags).
 _FIELD_NAMES = {
     name
-    for model in (
-        AnswerSubmit,
-        SessionResume,
-        SessionSync,
-        Ping,
-        ConsentAccept,
-        AnswerDraft,
-        IntegritySignalIn,
-        StartRequest,
-        ResponseData,
-        RunInterviewRequest,
-        Watch,
-        Unwatch,
-        FeedResume,
-        CandidateMessage,
-        QuestionExtend,
-        QuestionAdd,
-        InterviewEnd,
-        DemographicsRequest,
-    )
+    for model in list(globals().values())
+    if isinstance(model, type) and issubclass(model, _In)
     for name in model.model_fields
 }
 

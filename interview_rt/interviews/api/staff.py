@@ -15,20 +15,15 @@ from rest_framework.views import APIView
 
 from interview_rt.runtime import publish, runtime
 
-from .. import access, links, rows, selectors, services
+from .. import access, links, rows, schemas, selectors, services
 from ..constants import (
     DEFAULT_QUESTION_COUNT,
     DEFAULT_TIME_LIMIT_SECONDS,
     DIFFICULTIES,
     INTERVIEW_TYPES,
-    MAX_EXTEND_SECONDS,
-    MAX_KEY_POINT_CHARS,
-    MAX_KEY_POINTS,
-    MAX_MESSAGE_CHARS,
     MAX_PLANNED_QUESTIONS,
     MAX_TIME_LIMIT_SECONDS,
     MIN_TIME_LIMIT_SECONDS,
-    ActionKind,
     FeedbackMode,
     Permission,
     Recommendation,
@@ -184,18 +179,6 @@ class ResultReviewView(StaffView):
         return Response(selectors.session_result_detail(session=session))
 
 
-class ActionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=[str(k) for k in ActionKind])
-    text = serializers.CharField(required=False, max_length=MAX_MESSAGE_CHARS, help_text="message; add_question")
-    seconds = serializers.IntegerField(required=False, min_value=1, max_value=MAX_EXTEND_SECONDS)
-    key_points = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_KEY_POINT_CHARS), required=False, max_length=MAX_KEY_POINTS
-    )
-    competency = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    time_limit_seconds = serializers.IntegerField(required=False)
-    reason = serializers.CharField(required=False, allow_blank=True, max_length=MAX_MESSAGE_CHARS)
-
-
 class ActionOutSerializer(serializers.Serializer):
     """One audited live action (rows.action_payload), for the OpenAPI document."""
 
@@ -221,27 +204,19 @@ class SessionActionsView(StaffView):
         actions = AdminAction.objects.filter(session=session).order_by("id")
         return Response([rows.action_payload(a) for a in actions])
 
-    @extend_schema(request=ActionSerializer, responses={201: ActionOutSerializer})
+    @extend_schema(request=schemas.ActionRequest, responses={201: ActionOutSerializer})
     def post(self, request: Request, session_id: str) -> Response:
-        body = ActionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        kind = data["action"]
+        # The same field declarations as the staff socket's frames (schemas.py), so both refuse alike.
+        action = schemas.parse_action(request.data)
         common: dict[str, Any] = {"session_id": session_id, "actor": request.user}
-        if kind == ActionKind.MESSAGE:
-            done = services.staff_message(**common, text=data.get("text"))
-        elif kind == ActionKind.EXTEND_TIME:
-            done = services.staff_extend_time(**common, seconds=data.get("seconds"))
-        elif kind == ActionKind.ADD_QUESTION:
-            done = services.staff_add_question(
-                **common,
-                text=data.get("text"),
-                key_points=data.get("key_points"),
-                competency=data.get("competency", ""),
-                time_limit_seconds=data.get("time_limit_seconds"),
-            )
+        if isinstance(action, schemas.MessageAction):
+            done = services.staff_message(**common, fields=action)
+        elif isinstance(action, schemas.ExtendTimeAction):
+            done = services.staff_extend_time(**common, fields=action)
+        elif isinstance(action, schemas.AddQuestionAction):
+            done = services.staff_add_question(**common, fields=action)
         else:
-            done = services.staff_end(**common, reason=data.get("reason", ""))
+            done = services.staff_end(**common, fields=action)
         # The service committed; send what it logged to the candidate and to watching staff.
         publish(done.emitted)
         return Response(done.action, status=201)

@@ -1,4 +1,5 @@
-"""Interviewers' live actions: message, extend time, add a question, end early (audited)."""
+"""Interviewers' live actions: message, extend time, add a question, end early (audited). Each takes
+its fields as validated by `schemas` (the staff socket's frame or the REST body), declared once there."""
 
 from __future__ import annotations
 
@@ -9,19 +10,11 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
-from .. import access, rows, state
+from .. import access, rows, schemas, state
 from ..constants import (
-    MAX_EXTEND_SECONDS,
-    MAX_FOLLOW_UP_CHARS,
-    MAX_KEY_POINT_CHARS,
-    MAX_KEY_POINTS,
-    MAX_MESSAGE_CHARS,
-    MAX_TIME_LIMIT_SECONDS,
-    MIN_TIME_LIMIT_SECONDS,
     ActionKind,
     Permission,
 )
-from ..errors import ErrorCode, InterviewError
 from ..events import Emitted, append
 from ..models import (
     AdminAction,
@@ -74,15 +67,9 @@ def _staff_transition(fn: Callable[..., T], *args: Any) -> T:
         raise _transition_error(exc) from None
 
 
-def _text(value: object, name: str, limit: int, *, required: bool = True) -> str:
-    if not isinstance(value, str) or (required and not value.strip()) or len(value) > limit:
-        raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be text of 1-{limit} characters", field=name)
-    return value.strip()
-
-
-def staff_message(*, session_id: Id, actor: Any, text: object) -> ActionDone:
+def staff_message(*, session_id: Id, actor: Any, fields: schemas.MessageFields) -> ActionDone:
     """Message the candidate (shown on their page, logged so a reconnect shows it too)."""
-    message = _text(text, "text", MAX_MESSAGE_CHARS)
+    message = fields.text
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
@@ -94,12 +81,9 @@ def staff_message(*, session_id: Id, actor: Any, text: object) -> ActionDone:
     return ActionDone(action, out)
 
 
-def staff_extend_time(*, session_id: Id, actor: Any, seconds: object) -> ActionDone:
+def staff_extend_time(*, session_id: Id, actor: Any, fields: schemas.ExtendFields) -> ActionDone:
     """Give the open question more time; the candidate's timer moves with it."""
-    if not isinstance(seconds, int) or isinstance(seconds, bool) or not 1 <= seconds <= MAX_EXTEND_SECONDS:
-        raise InterviewError(
-            ErrorCode.INVALID_FIELD, f"seconds must be an integer from 1 to {MAX_EXTEND_SECONDS}", field="seconds"
-        )
+    seconds = fields.seconds
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
@@ -131,46 +115,13 @@ def staff_extend_time(*, session_id: Id, actor: Any, seconds: object) -> ActionD
     return ActionDone(action, out)
 
 
-def _key_points(value: object) -> list[str]:
-    if value is None:
-        return []
-    if (
-        not isinstance(value, list | tuple)
-        or len(value) > MAX_KEY_POINTS
-        or not all(isinstance(p, str) and 0 < len(p.strip()) <= MAX_KEY_POINT_CHARS for p in value)
-    ):
-        raise InterviewError(
-            ErrorCode.INVALID_FIELD,
-            f"key_points must be at most {MAX_KEY_POINTS} texts of 1-{MAX_KEY_POINT_CHARS} characters",
-            field="key_points",
-        )
-    return [p.strip() for p in value]
-
-
-def staff_add_question(
-    *,
-    session_id: Id,
-    actor: Any,
-    text: object,
-    key_points: object = None,
-    competency: object = "",
-    time_limit_seconds: object = None,
-) -> ActionDone:
+def staff_add_question(*, session_id: Id, actor: Any, fields: schemas.AddQuestionFields) -> ActionDone:
     """Add an interviewer's question to the running interview, asked next and graded like the
     others (against its key points when given)."""
-    question_text = _text(text, "text", MAX_FOLLOW_UP_CHARS)
-    points = _key_points(key_points)
-    competency_name = _text(competency or "Interviewer question", "competency", 100)
-    if time_limit_seconds is not None and (
-        not isinstance(time_limit_seconds, int)
-        or isinstance(time_limit_seconds, bool)
-        or not MIN_TIME_LIMIT_SECONDS <= time_limit_seconds <= MAX_TIME_LIMIT_SECONDS
-    ):
-        raise InterviewError(
-            ErrorCode.INVALID_FIELD,
-            f"time_limit_seconds must be between {MIN_TIME_LIMIT_SECONDS} and {MAX_TIME_LIMIT_SECONDS}",
-            field="time_limit_seconds",
-        )
+    question_text = fields.text
+    points = list(fields.key_points or ())
+    competency_name = fields.competency or "Interviewer question"
+    time_limit_seconds = fields.time_limit_seconds
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
@@ -202,10 +153,10 @@ def staff_add_question(
     return ActionDone(action, out)
 
 
-def staff_end(*, session_id: Id, actor: Any, reason: object = "") -> ActionDone:
+def staff_end(*, session_id: Id, actor: Any, fields: schemas.EndFields) -> ActionDone:
     """End the interview early: nothing more is asked; the result (marked `ended_early`) follows
     at once, or once the answers already given are graded."""
-    why = _text(reason or "", "reason", MAX_MESSAGE_CHARS, required=False)
+    why = fields.reason or ""
     now = timezone.now()
     out = Emitted()
     with transaction.atomic():
