@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,12 +12,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import rows, state
-from ..constants import (
-    CLIENT_ID_PATTERN,
-    MAX_ANSWER_CHARS,
-    RESPONSE_TYPES,
-)
-from ..errors import ErrorCode, InterviewError
 from ..events import EVALUATE, Emitted, Frame, append
 from ..models import (
     AIInterviewQuestion,
@@ -37,8 +30,6 @@ from ._common import (
 )
 from .evaluations import _evaluation_job
 
-CLIENT_ID_RE = re.compile(CLIENT_ID_PATTERN)
-
 # The statements every answer runs, compiled once (prepared.py).
 _ANSWER_BY_CLIENT_ID = Select(AIInterviewResponse, ["session", "client_id"], limit=1)
 _QUESTION_OF_SESSION = Select(AIInterviewQuestion, ["session", "id"], limit=1)
@@ -54,24 +45,6 @@ class AnswerReceipt:
     emitted: Emitted = field(default_factory=Emitted)
 
 
-def _validate_answer(client_id: object, text: object, response_type: object) -> tuple[str, str, str]:
-    if not isinstance(client_id, str) or not CLIENT_ID_RE.fullmatch(client_id):
-        raise InterviewError(
-            ErrorCode.INVALID_FIELD, "client_id must be 1-64 characters of A-Z a-z 0-9 _ . : -", field="client_id"
-        )
-    if not isinstance(text, str):
-        raise InterviewError(ErrorCode.INVALID_FIELD, "text must be a string", field="text")
-    if len(text) > MAX_ANSWER_CHARS:
-        raise InterviewError(
-            ErrorCode.INVALID_FIELD, f"text is longer than {MAX_ANSWER_CHARS} characters", field="text"
-        )
-    if not isinstance(response_type, str) or response_type not in RESPONSE_TYPES:
-        raise InterviewError(
-            ErrorCode.INVALID_FIELD, f"response_type must be one of {', '.join(RESPONSE_TYPES)}", field="response_type"
-        )
-    return client_id, text, response_type
-
-
 def _frames_for_answer(session: AIInterviewSession, client_id: str) -> list[Frame]:
     logged = SessionFrame.objects.filter(
         session=session, type__in=("answer.accepted", "answer.feedback"), payload__client_id=client_id
@@ -83,10 +56,10 @@ def _frames_for_answer(session: AIInterviewSession, client_id: str) -> list[Fram
 def answer_submit(
     *,
     session_id: Id,
-    client_id: object,
-    question_id: object,
-    text: object,
-    response_type: object = "text",
+    client_id: str,
+    question_id: Id,
+    text: str,
+    response_type: str = "text",
     submitted_at: datetime | None = None,
     claim_for: str = "",
 ) -> AnswerReceipt:
@@ -95,8 +68,10 @@ def answer_submit(
     `claim_for`: the id of a worker in this process. The answer is stored with that worker's lease
     on its evaluation already taken and the job's inputs are handed back in the emitted job, so
     the worker starts grading without a claim of its own (one database trip and a channel message
-    fewer per answer). Without it the worker is nudged and claims as usual."""
-    client_id, text, response_type = _validate_answer(client_id, text, response_type)
+    fewer per answer). Without it the worker is nudged and claims as usual.
+
+    The fields come validated by the interface (schemas.AnswerSubmit on the socket,
+    schemas.ResponseData over REST): one declaration of what an answer may be."""
     text = clean(text)
     question_uuid = parse_uuid(question_id, "question_id")
     now = timezone.now()
