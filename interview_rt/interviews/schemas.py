@@ -703,11 +703,17 @@ class SignalOut(_Out):
 
 
 class ActionOut(_Out):
+    """One audited live action (on the staff feed, and over REST)."""
+
     id: int
     kind: ActionKind
     actor: str
     at: str
     detail: dict[str, Any]
+
+
+class ActionList(RootModel[list[ActionOut]]):
+    """A session's audited live actions, oldest first."""
 
 
 class _Feed(_Out):

@@ -10,12 +10,13 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import renderers, serializers
+from rest_framework import renderers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import privacy, reports
+from . import bodies
 
 FILTERS = [
     OpenApiParameter("job", str, description="a job title, exactly"),
@@ -24,95 +25,10 @@ FILTERS = [
 ]
 
 
-class EstimateOut(serializers.Serializer):
-    value = serializers.FloatField(allow_null=True)
-    ci_low = serializers.FloatField(allow_null=True)
-    ci_high = serializers.FloatField(allow_null=True)
-
-
-class AgreementOut(serializers.Serializer):
-    n = serializers.IntegerField(help_text="reviewed answers with an AI score")
-    pearson = EstimateOut()
-    qwk = EstimateOut(help_text="quadratic weighted kappa over whole points 0-10")
-    mean_bias = EstimateOut(help_text="mean of AI minus human; negative: the AI is stricter")
-    rmse = EstimateOut()
-
-
-class ReviewerAgreementOut(AgreementOut):
-    reviewer = serializers.CharField()
-
-
-class FunnelOut(serializers.Serializer):
-    sessions = serializers.IntegerField()
-    started = serializers.IntegerField()
-    completed = serializers.IntegerField()
-    abandoned = serializers.IntegerField(help_text="started, then left or expired before completing")
-    in_progress = serializers.IntegerField()
-    completion_rate = serializers.FloatField(allow_null=True, help_text="completed / started")
-    abandonment_rate = serializers.FloatField(allow_null=True, help_text="abandoned / started")
-    median_duration_seconds = serializers.FloatField(allow_null=True, help_text="of completed sessions")
-
-
-class HistogramOut(serializers.Serializer):
-    bin_edges = serializers.ListField(child=serializers.FloatField())
-    counts = serializers.ListField(child=serializers.IntegerField())
-
-
-class DistributionOut(serializers.Serializer):
-    n = serializers.IntegerField()
-    mean = serializers.FloatField(allow_null=True)
-    median = serializers.FloatField(allow_null=True)
-    histogram = HistogramOut()
-
-
-class GroupRateOut(serializers.Serializer):
-    group = serializers.CharField()
-    n = serializers.IntegerField()
-    selected = serializers.IntegerField()
-    selection_rate = serializers.FloatField()
-    impact_ratio = serializers.FloatField(allow_null=True, help_text="selection rate / the highest shown rate")
-    below_four_fifths = serializers.BooleanField()
-
-
-class AdverseImpactOut(serializers.Serializer):
-    groups = GroupRateOut(many=True, help_text="groups of at least 5 completed sessions")
-    suppressed_groups = serializers.IntegerField(help_text="groups under 5, not shown")
-    reference_group = serializers.CharField(allow_null=True)
-
-
-class JobOut(serializers.Serializer):
-    job = serializers.CharField()
-    funnel = FunnelOut()
-    overall_scores = DistributionOut()
-    agreement = AgreementOut()
-    adverse_impact = AdverseImpactOut()
-
-
-class CompetencyOut(serializers.Serializer):
-    competency = serializers.CharField()
-    ai_scores = DistributionOut()
-    human_scores = DistributionOut()
-
-
-class AgreementSectionOut(serializers.Serializer):
-    overall = AgreementOut()
-    per_reviewer = ReviewerAgreementOut(many=True)
-
-
-class AnalyticsOut(serializers.Serializer):
-    filters = serializers.DictField()
-    erased_sessions_included = serializers.IntegerField()
-    bootstrap_resamples = serializers.IntegerField()
-    funnel = FunnelOut()
-    jobs = JobOut(many=True)
-    competencies = CompetencyOut(many=True)
-    agreement = AgreementSectionOut()
-
-
 class AnalyticsView(APIView):
     @extend_schema(
         parameters=FILTERS,
-        responses=AnalyticsOut,
+        responses=bodies.AnalyticsOut,
         summary="Completion, durations, score distributions, AI-human agreement and adverse impact",
     )
     def get(self, request: Request) -> Response:

@@ -17,6 +17,7 @@ from interview_rt.runtime import candidate_db
 
 from .. import privacy, schemas
 from ..errors import InterviewError
+from . import bodies
 from .errors import error_response
 from .public import _body, allow
 from .reviews import StrictCharField
@@ -53,24 +54,10 @@ class ErasureRequest(serializers.Serializer):
         return attrs
 
 
-class ErasureOut(serializers.Serializer):
-    dry_run = serializers.BooleanField()
-    candidate_ids = serializers.ListField(child=serializers.IntegerField())
-    candidates = serializers.IntegerField()
-    invitations = serializers.IntegerField()
-    sessions = serializers.IntegerField()
-    answers = serializers.IntegerField()
-    frames = serializers.IntegerField()
-    reviews = serializers.IntegerField()
-    webhook_deliveries_redacted = serializers.IntegerField()
-    admin_log_entries = serializers.IntegerField()
-    anonymised_sessions = serializers.IntegerField()
-
-
 class ErasureView(APIView):
     @extend_schema(
         request=ErasureRequest,
-        responses=ErasureOut,
+        responses=bodies.ErasureOut,
         summary="Erase a candidate everywhere (every row with the same email), keeping anonymised aggregates",
     )
     def post(self, request: Request) -> Response:
@@ -84,4 +71,4 @@ class ErasureView(APIView):
             reference=data["reference"],
             dry_run=data["dry_run"],
         )
-        return Response(ErasureOut(report).data)
+        return Response(bodies.dump(bodies.ErasureOut, report))
