@@ -93,6 +93,37 @@ def test_bootstrap_interval_narrows_with_more_data() -> None:
     assert width(400) < width(20)
 
 
+def test_bootstrap_matches_scipy_where_every_resample_is_defined() -> None:
+    # The same draws (rng.integers(0, n, (resamples, n)) from the seed) and the same percentiles as
+    # scipy.stats.bootstrap(paired, percentile); ours differs only in dropping undefined resamples.
+    stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(6)
+    human = rng.uniform(0, 10, 40)
+    ai = np.clip(human + rng.normal(-0.5, 1.5, 40), 0, 10)
+    ours = an.agreement(ai, human, resamples=300, seed=11)
+    for name in ("pearson", "mean_bias", "rmse"):
+        reference = stats.bootstrap(
+            (ai, human),
+            lambda x, y, axis=-1, name=name: an.BATCH_STATISTICS[name](x, y),
+            paired=True,
+            vectorized=True,
+            n_resamples=300,
+            method="percentile",
+            rng=np.random.default_rng(11),
+        ).confidence_interval
+        assert (ours[name]["ci_low"], ours[name]["ci_high"]) == (
+            pytest.approx(round(reference.low, 4), abs=1e-9),
+            pytest.approx(round(reference.high, 4), abs=1e-9),
+        ), name
+
+
+def test_pearson_of_resamples_is_nan_where_a_side_is_constant() -> None:
+    x = np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 4.0]])
+    y = np.array([[2.0, 4.0, 7.0], [1.0, 2.0, 3.0]])
+    r = an.BATCH_STATISTICS["pearson"](x, y)
+    assert r[0] == pytest.approx(an.pearson(x[0], y[0])) and math.isnan(r[1])
+
+
 def test_agreement_on_too_few_pairs_reports_what_it_can() -> None:
     empty = an.agreement([], [])
     assert empty["n"] == 0 and empty["pearson"] == {"value": None, "ci_low": None, "ci_high": None}

@@ -1,4 +1,4 @@
-"""Statistics for staff analytics and team calibration. Pure: numpy only, no Django, so every
+"""Statistics for staff analytics and team calibration. Pure: numpy and scipy, no Django, so every
 figure the analytics endpoint shows is tested on plain numbers (tests/test_analytics.py).
 
 - agreement between AI and human scores: Pearson, quadratic weighted kappa, mean bias (AI minus
@@ -6,8 +6,14 @@ figure the analytics endpoint shows is tested on plain numbers (tests/test_analy
 - funnel figures: completion and abandonment rates, median duration, score distributions;
 - adverse impact: selection rates per self-reported group and the four-fifths ratio, with small
   groups suppressed;
-- the default team-leniency mapping (isotonic regression, stored as a piecewise-linear table) and
-  the function that applies any stored mapping.
+- the project's own team-leniency mapping (isotonic regression, stored as a piecewise-linear
+  table) and the function that applies any stored mapping.
+
+Pearson's r and the isotonic fit are scipy's. The kappa and the bootstrap are written here, each
+tested against its library (docs/architecture.md, "Written here, not taken from a library"): the
+kappa is vectorised over the resamples (one bincount for all 1000), and the bootstrap drops the
+resamples where a statistic is undefined (scipy.stats.bootstrap turns the whole interval NaN).
+scipy is imported on first use: the web process does not pay for it until staff open analytics.
 
 The inputs are `SessionFact`s: what the analytics need of a session, whether it comes from live
 rows or from the anonymised record an erased session leaves behind.
@@ -16,6 +22,7 @@ rows or from the anonymised record an erased session leaves behind.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,9 +59,8 @@ def pearson(a: Scores, b: Scores) -> float | None:
     x, y = _arrays(a, b)
     if len(x) < 3:
         return None
-    dx, dy = x - x.mean(), y - y.mean()
-    den = math.sqrt(float(dx @ dx) * float(dy @ dy))
-    return None if den == 0 else float(dx @ dy) / den
+    value = float(_pearson_batch(x[None, :], y[None, :])[0])
+    return None if math.isnan(value) else value
 
 
 def _ratings(values: np.ndarray) -> np.ndarray:
@@ -116,11 +122,14 @@ class Estimate:
 
 
 def _pearson_batch(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    dx = x - x.mean(axis=1, keepdims=True)
-    dy = y - y.mean(axis=1, keepdims=True)
-    den = np.sqrt((dx * dx).sum(axis=1) * (dy * dy).sum(axis=1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, (dx * dy).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
+    """Pearson's r of each row pair (scipy.stats.pearsonr along the rows); NaN where a row is
+    constant (r undefined; scipy warns, and an undefined resample is expected here)."""
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(stats.pearsonr(x, y, axis=1).statistic, dtype=np.float64)
 
 
 BATCH_STATISTICS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
@@ -392,24 +401,19 @@ PIECEWISE = "piecewise_linear"
 
 
 def isotonic_fit(ai: Scores, human: Scores) -> dict[str, Any]:
-    """The default leniency fit: isotonic (monotone non-decreasing) regression of human on AI
-    scores by pool-adjacent-violators, stored as a piecewise-linear table. A stand-in until
-    `ai_service.grading` provides its own fit (calibration_refit takes any fit callable)."""
+    """The project's own leniency fit: isotonic (monotone non-decreasing) least-squares regression
+    of human on AI scores (scipy.optimize.isotonic_regression over the distinct AI scores, each
+    weighted by its count), stored as a piecewise-linear table. CALIBRATION_FIT names the fit in
+    use (the default is ai_service.grading's, `reviews.grading_leniency_fit`)."""
+    from scipy.optimize import isotonic_regression
+
     x, y = _arrays(ai, human)
     if not len(x):
         raise ValueError("no pairs to fit")
     xs, inverse = np.unique(x, return_inverse=True)
     weights = np.bincount(inverse).astype(np.float64)
     means = np.bincount(inverse, weights=y) / weights
-    # Pool adjacent violators over the distinct x values.
-    blocks: list[list[float]] = []  # [weighted mean, weight, count of xs]
-    for m, w in zip(means, weights, strict=True):
-        blocks.append([float(m), float(w), 1])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            m2, w2, c2 = blocks.pop()
-            m1, w1, c1 = blocks.pop()
-            blocks.append([(m1 * w1 + m2 * w2) / (w1 + w2), w1 + w2, c1 + c2])
-    fitted = np.repeat([b[0] for b in blocks], [int(b[2]) for b in blocks])
+    fitted = isotonic_regression(means, weights=weights, increasing=True).x
     return {
         "kind": PIECEWISE,
         "x": [round(float(v), 4) for v in xs],

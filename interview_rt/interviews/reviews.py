@@ -5,7 +5,8 @@
 - `calibration_refit`: fit a monotone mapping of raw AI scores onto the reviewers' scale from
   every (raw AI score, human score) pair, store it as a new `Calibration` version and (by
   default) make it the active one, which `evaluation_store` applies to new grades. The fit is a
-  callable (`ai_service.grading` will provide the real one); `analytics.isotonic_fit` until then.
+  callable: CALIBRATION_FIT, by default `grading_leniency_fit` (ai_service.grading's fit), or the
+  project's own `analytics.isotonic_fit`.
 - `answers_regrade`: re-score graded answers, by default through the active calibration, keeping
   every replaced score and result in `ScoreRevision` with what produced it.
 """
@@ -147,7 +148,7 @@ def calibration_refit(
     min_pairs: int | None = None,
 ) -> Calibration:
     """Fit the team's leniency on every current review and store it as the next version. `fit`
-    defaults to CALIBRATION_FIT (analytics.isotonic_fit until ai_service.grading has its own)."""
+    defaults to CALIBRATION_FIT (`grading_leniency_fit` unless set)."""
     if fit is None:
         fit, fit_name = import_string(settings.CALIBRATION_FIT), fit_name or settings.CALIBRATION_FIT
     name = fit_name or f"{getattr(fit, '__module__', '')}.{getattr(fit, '__qualname__', repr(fit))}".strip(".")

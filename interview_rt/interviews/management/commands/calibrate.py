@@ -4,8 +4,8 @@
     manage.py calibrate --regrade-only          # re-grade through the active calibration
 
 `--fit` names any callable taking (raw AI scores, human scores) and returning a piecewise-linear
-mapping or a monotone function (see reviews.calibration_refit); the default is
-analytics.isotonic_fit.
+mapping or a monotone function (see reviews.calibration_refit); the default is CALIBRATION_FIT
+(reviews.grading_leniency_fit unless set; analytics.isotonic_fit is the project's own).
 """
 
 from __future__ import annotations
