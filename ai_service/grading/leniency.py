@@ -3,7 +3,10 @@
 Every team grades to its own standard. Across the answers a team has reviewed, pairs of (the
 grader's zero-shot score, the reviewer's score) show how its scale relates to the grader's. The
 fit is isotonic regression (pool adjacent violators, numpy only): the best non-decreasing map in
-least squares, so a better answer in the grader's eyes never gets a lower team score. It is
+least squares, so a better answer in the grader's eyes never gets a lower team score. Not
+scipy.optimize.isotonic_regression, though a test holds ours to it: scipy's agrees to 1e-15, not
+to the last bit, and a knot's rounded value is part of a leniency's version and of the grading
+bench's figures, which must not move with a library's summation order. It is
 centred (Oron and Flournoy 2017): one knot per pooled block at the mean grader score of its pairs,
 linear in between, so the map does not tie all the answers of a block the way the raw step
 function does. With few pairs an isotonic fit is jumpy, so it is blended with the identity:

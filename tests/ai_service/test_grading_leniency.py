@@ -48,6 +48,24 @@ def test_isotonic_is_the_least_squares_monotone_fit() -> None:
     assert len(ux) == 40
 
 
+def test_isotonic_matches_scipy() -> None:
+    # scipy.optimize.isotonic_regression is the reference; ours stays (leniency.py's docstring says
+    # why): the two agree to rounding, not always to the last bit.
+    optimize = pytest.importorskip("scipy.optimize")
+    rng = np.random.default_rng(8)
+    for _ in range(50):
+        n = int(rng.integers(1, 120))
+        x = rng.uniform(0, 10, n).round(1)  # ties, pooled first
+        y = np.clip(x + rng.normal(0, 2.5, n), 0, 10)
+        weight = rng.uniform(0.5, 2.0, n)
+        ux, fitted = isotonic(x, y, weight)
+        _, inverse = np.unique(x, return_inverse=True)
+        sum_w = np.bincount(inverse, weights=weight)
+        reference = optimize.isotonic_regression(np.bincount(inverse, weights=weight * y) / sum_w, weights=sum_w)
+        assert ux.tolist() == np.unique(x).tolist()
+        np.testing.assert_allclose(fitted, reference.x, rtol=0, atol=1e-12)
+
+
 def test_a_lenient_team_maps_scores_up_and_the_map_is_monotone() -> None:
     team = fit_leniency(lenient_team(300), prior_pairs=20)
     assert team.pairs == 300
