@@ -10,8 +10,9 @@ stores is published by the runtime's lanes after commit.
 
 Outages: the heartbeat, the sweep and the channel receive are separate loops, and each one rides
 out a failure of the channel layer (Redis restarting) or of the database by logging it once and
-retrying with a growing pause (at most AI_WORKER_MAX_BACKOFF_SECONDS): grading resumes by itself
-when they come back, and the sweep finds whatever nudges were lost meanwhile.
+retrying with a growing pause (tenacity; 0.4 s doubling, at most AI_WORKER_MAX_BACKOFF_SECONDS):
+grading resumes by itself when they come back, and the sweep finds whatever nudges were lost
+meanwhile.
 
 Leases: every claim names its owner (this worker's id) and the worker writes a heartbeat; a lease
 whose owner stopped beating is taken over within seconds (`rows.lease_free`).
@@ -27,11 +28,12 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from ai_service import ProviderError
 from ai_service.registry import question_provenance
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from . import Runtime
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _leniency(mapping: dict[str, Any]) -> Leniency | None:
@@ -60,23 +63,37 @@ def _leniency(mapping: dict[str, Any]) -> Leniency | None:
         return None
 
 
-class Backoff:
-    """A growing pause between retries of something that is down, and one log line per outage."""
+async def until_it_works(
+    what: str,
+    call: Callable[[], Awaitable[T]],
+    stopped: Callable[[], bool],
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T | None:
+    """`call()` retried after every exception with a growing pause (0.4 s, doubling, at most
+    AI_WORKER_MAX_BACKOFF_SECONDS) until it returns (its result) or `stopped()` is true after a
+    failure (None). One log line when it starts failing and one when it works again."""
 
-    def __init__(self, what: str) -> None:
-        self.what = what
-        self.failures = 0
+    def failing(state: RetryCallState) -> None:
+        if state.attempt_number == 1 and state.outcome is not None:
+            exc = state.outcome.exception()
+            log.warning("%s failed (%s: %s); retrying with backoff", what, type(exc).__name__, exc)
 
-    async def failed(self, exc: BaseException) -> None:
-        if self.failures == 0:
-            log.warning("%s failed (%s: %s); retrying with backoff", self.what, type(exc).__name__, exc)
-        self.failures += 1
-        await asyncio.sleep(min(settings.AI_WORKER_MAX_BACKOFF_SECONDS, 0.2 * 2 ** min(self.failures, 8)))
-
-    def ok(self) -> None:
-        if self.failures:
-            log.warning("%s works again after %s failed attempts", self.what, self.failures)
-        self.failures = 0
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(Exception),
+        wait=wait_exponential(multiplier=0.4, max=settings.AI_WORKER_MAX_BACKOFF_SECONDS),
+        stop=lambda state: stopped(),
+        before_sleep=failing,
+        retry_error_callback=lambda state: None,
+        sleep=sleep,
+    )
+    async for attempt in retrying:
+        with attempt:
+            result = await call()
+            if attempt.retry_state.attempt_number > 1:
+                log.warning("%s works again after %s failed attempts", what, attempt.retry_state.attempt_number - 1)
+            return result
+    return None
 
 
 def worker_id() -> str:
@@ -107,14 +124,12 @@ class AIWorker:
         self._heartbeat = asyncio.get_running_loop().create_task(self._beat(), name="ai-worker-heartbeat")
 
     async def _beat(self) -> None:
-        backoff = Backoff("worker heartbeat")
+        async def beat() -> None:
+            await self.runtime.worker_db(services.worker_beat)(worker_id=self.id)
+
         while True:
             await asyncio.sleep(settings.AI_WORKER_HEARTBEAT_SECONDS)
-            try:
-                await self.runtime.worker_db(services.worker_beat)(worker_id=self.id)
-                backoff.ok()
-            except Exception as exc:
-                await backoff.failed(exc)
+            await until_it_works("worker heartbeat", beat, stopped=lambda: False)
 
     async def gone(self) -> None:
         """Stop beating and say so: leases left behind are free at once."""
@@ -357,7 +372,7 @@ class AIWorker:
         stalled for the length of the storm while the loop waited on its sweep)."""
         layer = get_channel_layer()
         assert layer is not None, "CHANNEL_LAYERS must be configured"
-        await _retrying("worker start (heartbeat)", self.alive, stop)
+        await until_it_works("worker start (heartbeat)", self.alive, stopped=lambda: stop is not None and stop.is_set())
         sweeper = asyncio.get_running_loop().create_task(self._sweep_loop(stop), name="ai-worker-sweep")
         try:
             await self._receive_loop(layer, stop)
@@ -367,45 +382,38 @@ class AIWorker:
             if not self.stopping:  # else `shutdown` removes the heartbeat once the jobs are done
                 await self.gone()
 
+    def _stopped(self, stop: asyncio.Event | None) -> bool:
+        return (stop is not None and stop.is_set()) or self.stopping
+
     async def _sweep_loop(self, stop: asyncio.Event | None) -> None:
         interval = settings.AI_WORKER_SWEEP_SECONDS
-        backoff = Backoff("sweep (database)")
         first = True
-        while (stop is None or not stop.is_set()) and not self.stopping:
-            try:
-                # At start everything pending is an orphan; later, leave fresh work to its nudge.
-                await self.sweep(older_than=0.0 if first else interval)
+
+        async def sweep() -> bool:
+            # At start everything pending is an orphan; later, leave fresh work to its nudge.
+            await self.sweep(older_than=0.0 if first else interval)
+            return True
+
+        while not self._stopped(stop):
+            if await until_it_works("sweep (database)", sweep, stopped=lambda: self._stopped(stop)):
                 first = False
-                backoff.ok()
-            except Exception as exc:
-                await backoff.failed(exc)
-                continue
-            await asyncio.sleep(interval)
+                await asyncio.sleep(interval)
 
     async def _receive_loop(self, layer: Any, stop: asyncio.Event | None) -> None:
         interval = settings.AI_WORKER_SWEEP_SECONDS
-        backoff = Backoff("channel layer receive")
-        while (stop is None or not stop.is_set()) and not self.stopping:
+
+        async def receive() -> dict[str, Any] | None:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands as the
+            # receive completes, and the worker would never stop. A timeout is no failure.
             try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
-                # as the receive completes, and the worker would never stop.
                 async with asyncio.timeout(interval):
-                    message = await layer.receive(settings.AI_WORKER_CHANNEL)
+                    message: dict[str, Any] = await layer.receive(settings.AI_WORKER_CHANNEL)
+                    return message
             except TimeoutError:
-                continue
-            except Exception as exc:  # Redis down or restarting: the sweep goes on meanwhile
-                await backoff.failed(exc)
-                continue
-            backoff.ok()
-            self.submit(message)
+                return None
 
-
-async def _retrying(what: str, call: Callable[[], Awaitable[None]], stop: asyncio.Event | None) -> None:
-    backoff = Backoff(what)
-    while stop is None or not stop.is_set():
-        try:
-            await call()
-            backoff.ok()
-            return
-        except Exception as exc:
-            await backoff.failed(exc)
+        while not self._stopped(stop):
+            # Redis down or restarting: retried with backoff; the sweep goes on meanwhile.
+            message = await until_it_works("channel layer receive", receive, stopped=lambda: self._stopped(stop))
+            if message is not None:
+                self.submit(message)
