@@ -26,12 +26,14 @@ from interview_rt.interviews.errors import (
 )
 from interview_rt.interviews.events import session_group
 from interview_rt.runtime import answer_db, candidate_db, metrics, publish, runtime, waiting_db
-from interview_rt.runtime.ratelimit import TokenBucket, limiter, rule
+from interview_rt.runtime.ratelimit import Rule, TokenBucket, limiter, rule
 
 from .base import Consumer
-from .protocol import RateLimit, Throttle, error_frame, handler_name, ids_of, parse
+from .protocol import Throttle, error_frame, handler_name, ids_of, parse
 
 log = logging.getLogger(__name__)
+# Integrity signals on one socket: 20 at once, then 5 a second (the bucket the socket's frames use).
+SIGNALS = Rule(burst=20, per_second=5)
 
 
 class CandidateConsumer(Consumer):
@@ -43,7 +45,7 @@ class CandidateConsumer(Consumer):
     job_id: int = 0
     drafts: Throttle[dict[str, Any]] | None = None
     # Integrity signals are a few per question; more than this is a page misbehaving.
-    signals: RateLimit | None = None
+    signals: TokenBucket | None = None
     counted: bool = False
     # When the frame being handled arrived (answer -> ack timing).
     received_at: float = 0.0
@@ -85,7 +87,7 @@ class CandidateConsumer(Consumer):
         self.job_id = connection.job_id
         self.group = session_group(self.session_id)
         self.drafts = Throttle(DRAFTS_PER_SECOND, self._relay_draft)
-        self.signals = RateLimit(per_second=5, burst=20)
+        self.signals = TokenBucket(SIGNALS)
         # Frames committed from here on reach this socket by the group; anything older is in
         # the snapshot or the replay, and _deliver skips what this socket already sent.
         # With the channel layer down (Redis restarting) these raise: daphne then closes the socket
@@ -217,7 +219,7 @@ class CandidateConsumer(Consumer):
 
     async def on_integrity_signal(self, frame: schemas.IntegritySignalIn) -> None:
         assert self.signals is not None
-        if not self.signals.allow():
+        if self.signals.take() is not None:
             raise InterviewError(ErrorCode.RATE_LIMITED, "Too many signals; this one was not recorded.")
         await candidate_db(services.signal_record)(
             session_id=self.sid, kind=frame.kind, value=frame.value, question_id=frame.question_id

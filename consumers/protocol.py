@@ -8,7 +8,6 @@ Inbound frames are JSON objects `{"type": "noun.verb", ...}` declared in
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -117,23 +116,3 @@ class Throttle(Generic[T]):
             self.timer.cancel()
         self.timer = None
         self.pending = None
-
-
-class RateLimit:
-    """A token bucket: `burst` at once, then `per_second`."""
-
-    def __init__(self, per_second: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.rate = per_second
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.clock = clock
-        self.at = clock()
-
-    def allow(self) -> bool:
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
-        self.at = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
