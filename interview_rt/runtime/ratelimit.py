@@ -15,7 +15,8 @@ If Redis fails, limits are not enforced (logged): refusing every candidate becau
 store is down would turn an outage of a safety net into an outage of the service.
 
 Not the ASGI libraries' limiters: they cover HTTP requests, not frames and connects of sockets,
-and a bucket is a dozen lines of Lua.
+and a bucket is a dozen lines of Lua. Not `limits`: it has windows, not token buckets
+(docs/architecture.md, "Written here, not taken from a library").
 """
 
 from __future__ import annotations
