@@ -194,7 +194,7 @@ def test_staff_users_get_one_role_each_and_lose_it(monkeypatch: pytest.MonkeyPat
     assert role_of(rita) is None and not rita.is_staff
     with pytest.raises(CommandError, match="exists"):
         staff("add", "rita", "--role", "admin")
-    with pytest.raises(CommandError, match="no user"):
+    with pytest.raises(CommandError, match="No user named"):
         staff("role", "nobody", "--role", "admin")
     with pytest.raises(CommandError, match="empty or unset"):
         staff("add", "ron", "--role", "reviewer", "--password-env", "UNSET_VARIABLE_FOR_TEST")
@@ -219,7 +219,7 @@ def test_a_recruiter_owns_the_jobs_it_invites_to_and_a_team_shares_them() -> Non
     assert not visible_jobs(users["rev1"]).exists()
     with pytest.raises(CommandError, match="no job"):
         create("--job", "987654")
-    with pytest.raises(CommandError, match="no user"):
+    with pytest.raises(CommandError, match="no user named"):
         create("--owner", "nobody")
 
 

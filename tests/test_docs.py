@@ -102,7 +102,13 @@ _BASES = {"docs/architecture.md": ("interview_rt", "interview_rt/interviews", "i
 def test_the_paths_a_readme_names_exist(doc: str) -> None:
     bases = [ROOT, (ROOT / doc).parent, *(ROOT / b for b in _BASES.get(doc, ()))]
     named = _repo_paths((ROOT / doc).read_text())
-    missing = sorted(p for p in named if not any((base / p).exists() for base in bases))
+
+    def exists(p: str) -> bool:
+        # `pkg/module.name` names a module's function or class: its module must exist.
+        candidates = [p, p.rsplit(".", 1)[0] + ".py"] if "." in p.rsplit("/", 1)[-1] else [p]
+        return any((base / c).exists() for base in bases for c in candidates)
+
+    missing = sorted(p for p in named if not exists(p))
     assert not missing, f"{doc} names paths that do not exist: {missing}"
 
 

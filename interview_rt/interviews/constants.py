@@ -53,6 +53,8 @@ class AuditAction(StrEnum):
     EXPORTED = "exported"
     CANDIDATE_ERASED = "candidate_erased"
     DATA_PURGED = "data_purged"
+    STAFF_CHANGED = "staff_changed"
+    JOB_TEAM_CHANGED = "job_team_changed"
 
 
 class WebhookEvent(StrEnum):

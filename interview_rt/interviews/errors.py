@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     CONSENT_OUTDATED = "consent_outdated"
     # Server side
     NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
     BAD_REQUEST = "bad_request"
     NOT_AUTHENTICATED = "not_authenticated"
     PERMISSION_DENIED = "permission_denied"
@@ -84,7 +85,8 @@ CODES: dict[ErrorCode, tuple[int, str]] = {
         "`consent.accept` names a notice version that is not the current one (re-read the notice; `field`: "
         "`notice_version`)",
     ),
-    ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation or result"),
+    ErrorCode.NOT_FOUND: (404, "no such endpoint, invitation, result, user or job"),
+    ErrorCode.ALREADY_EXISTS: (409, "a staff user with that username exists"),
     ErrorCode.BAD_REQUEST: (400, "the request could not be read at all"),
     ErrorCode.NOT_AUTHENTICATED: (
         401,

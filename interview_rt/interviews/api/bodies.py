@@ -200,12 +200,40 @@ class AnalyticsOut(_Body):
     agreement: AgreementSectionOut
 
 
+# --- staff users and job teams ----------------------------------------------------------------------
+
+
+class StaffUserOut(_Body):
+    username: str
+    email: str
+    role: Literal["admin", "recruiter", "reviewer"] | None = Field(description="null: no role (not staff any more)")
+    is_staff: bool
+    is_superuser: bool
+    has_password: bool = Field(description="false: logs in only once a password is set (or with an API token)")
+
+
+class JobTeamOut(_Body):
+    id: int
+    title: str
+    owner: str | None
+    team: list[str] = Field(description="usernames")
+    notice_version: str = Field(description="the consent notice this job's candidates see")
+
+
 # List bodies as named models (an OpenAPI component each).
 class GradedExampleList(RootModel[list[GradedExampleOut]]):
     pass
 
 
 class CalibrationList(RootModel[list[CalibrationOut]]):
+    pass
+
+
+class StaffUserList(RootModel[list[StaffUserOut]]):
+    pass
+
+
+class JobTeamList(RootModel[list[JobTeamOut]]):
     pass
 
 

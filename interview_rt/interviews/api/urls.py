@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import insights, privacy, public, reviews, staff
+from . import insights, privacy, public, reviews, staff, staffing
 
 urlpatterns = [
     path("interviews/access/<str:token>/", public.access_view, name="interview-access"),
@@ -42,6 +42,10 @@ urlpatterns = [
     path("ai-interview/analytics/", insights.AnalyticsView.as_view(), name="analytics"),
     path("ai-interview/exports/sessions.csv", insights.SessionsCSVView.as_view(), name="export-sessions"),
     path("ai-interview/exports/answers.csv", insights.AnswersCSVView.as_view(), name="export-answers"),
+    path("ai-interview/staff/users/", staffing.StaffUsersView.as_view(), name="staff-users"),
+    path("ai-interview/staff/users/<str:username>/", staffing.StaffUserView.as_view(), name="staff-user"),
+    path("ai-interview/staff/jobs/", staffing.JobTeamsView.as_view(), name="staff-jobs"),
+    path("ai-interview/staff/jobs/<int:job_id>/", staffing.JobTeamView.as_view(), name="staff-job"),
     path("ai-interview/erasures/", privacy.ErasureView.as_view(), name="erasures"),
     path("interviews/access/<str:token>/demographics/", privacy.demographics_view, name="interview-demographics"),
 ]
