@@ -144,7 +144,8 @@ def test_a_job_team_grants_its_sessions_at_once() -> None:
     assert (body["owner"], body["team"]) == ("rita", ["rev"]) and body["notice_version"].startswith("job-")
     assert access.job_visible(rev, job.pk)
     status, body = call(admin, "patch", JOBS + f"{job.pk}/", {"drop": ["rev"], "notice": ""})
-    assert body["team"] == [] and body["owner"] == "rita" and body["notice_version"] == notices.deployment_notice().version
+    assert body["team"] == [] and body["owner"] == "rita"
+    assert body["notice_version"] == notices.deployment_notice().version
     assert not access.job_visible(rev, job.pk)
     listed = call(admin, "get", JOBS)[1]
     bodies.JobTeamList.model_validate(listed)
