@@ -1,0 +1,149 @@
+"""CPU seconds and RSS of the processes under test (the server tree, services, the machine)."""
+
+from __future__ import annotations
+
+import os
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def proc_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def descendants(pid: int) -> list[int]:
+    """pid and every process below it (the server's AI process), from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds of these processes and their descendants (children not yet reaped count too)."""
+    return sum(proc_cpu_seconds(p) or 0.0 for root in pids for p in descendants(root))
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def machine_cpu_ticks() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs, from /proc/stat (Linux)."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except (OSError, ValueError, IndexError):
+        return None
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+def self_cpu_seconds() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def proc_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+def cpu_by_role(server_roots: list[int], worker_roots: list[int], with_services: bool) -> dict[str, float]:
+    """CPU seconds so far of the server side by role: `web` (the interview servers' own processes),
+    `ai` (their children: the AI process), `worker` (manage.py ai_worker and its children), and
+    with `with_services` `postgres` (every process of the PostgreSQL cluster: backends, WAL writer,
+    checkpointer) and `redis` (redis-server). Processes that exited meanwhile are not counted."""
+    out = {"web": 0.0, "ai": 0.0, "worker": 0.0}
+    for root in server_roots:
+        for p in descendants(root):
+            out["web" if p == root else "ai"] += proc_cpu_seconds(p) or 0.0
+    out["worker"] = tree_cpu_seconds(worker_roots)
+    if with_services:
+        out["postgres"] = out["redis"] = 0.0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                name = proc_name(int(entry.name))
+                if name.startswith("postgres"):
+                    out["postgres"] += proc_cpu_seconds(int(entry.name)) or 0.0
+                elif name.startswith("redis-server"):
+                    out["redis"] += proc_cpu_seconds(int(entry.name)) or 0.0
+    return out
+
+
+def cpu_delta(a: dict[str, float], b: dict[str, float]) -> dict[str, float]:
+    return {k: b[k] - a.get(k, 0.0) for k in b}
+
+
+def per_operation_cpu(
+    start: dict[str, float],
+    mid: dict[str, float] | None,
+    end: dict[str, float],
+    sessions: int,
+    results: list[Any],
+    echo: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Server CPU per connect -> first question (start -> mid: every session has its first question;
+    the whole run for idle) and per graded answer (mid -> end), by process role, in ms."""
+    connect = cpu_delta(start, mid if mid is not None else end)
+    answers = sum(1 for r in results for a in r.answers if a.ack_s is not None)
+    out: dict[str, Any] = {
+        "connects": sessions,
+        "server_cpu_ms_per_connect": round(1000 * sum(connect.values()) / max(1, sessions), 2),
+        "cpu_ms_per_connect_by_process": {k: round(1000 * v / max(1, sessions), 2) for k, v in connect.items()},
+        "echo_cpu_ms_per_connect": ((echo or {}).get("connect") or {}).get("cpu_ms_per_connect"),
+    }
+    if mid is not None and answers:
+        answering = cpu_delta(mid, end)
+        out.update(
+            answers=answers,
+            server_cpu_ms_per_answer=round(1000 * sum(answering.values()) / answers, 2),
+            cpu_ms_by_process={k: round(1000 * v / answers, 2) for k, v in answering.items()},
+        )
+    return out
+
+
+@dataclass
+class CpuReading:
+    """CPU seconds so far of what a scenario measures, read together."""
+
+    server: float  # the interview servers' process trees (and the scale-out's AI worker)
+    client: float  # this script, and the staff sockets' process when they have one
+    machine: tuple[int, int] | None  # machine_cpu_ticks()
+    reference: float | None  # the reference model server (slow-model)
+
+    @classmethod
+    def take(cls, server_pids: list[int], staff_client_cpu: float, reference_pid: int | None) -> CpuReading:
+        return cls(
+            tree_cpu_seconds(server_pids),
+            self_cpu_seconds() + staff_client_cpu,
+            machine_cpu_ticks(),
+            proc_cpu_seconds(reference_pid) if reference_pid is not None else None,
+        )
