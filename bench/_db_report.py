@@ -7,23 +7,23 @@ Evaluation provenance (`AIInterviewResponse.fallback_used`, `provider`, `error_k
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
+    """Nearest-rank percentiles (numpy's "inverted_cdf": rank ceil(q*n), a measured value), as in
+    bench/loadbench/stats.py."""
     if not values:
         return {"count": 0, "p50": None, "p95": None, "p99": None, "max": None}
-    s = sorted(values)
-
-    def pick(q: float) -> float:
-        return round(s[min(len(s), max(1, math.ceil(q * len(s)))) - 1], 2)  # nearest rank
-
-    return {"count": len(s), "p50": pick(0.50), "p95": pick(0.95), "p99": pick(0.99), "max": round(s[-1], 2)}
+    # .item(): the sample as the DB gave it (an int stays an int in the JSON)
+    p50, p95, p99 = (round(v.item(), 2) for v in np.quantile(values, [0.50, 0.95, 0.99], method="inverted_cdf"))
+    return {"count": len(values), "p50": p50, "p95": p95, "p99": p99, "max": round(max(values), 2)}
 
 
 def main() -> int:

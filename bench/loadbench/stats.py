@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, Final
 
+import numpy as np
 
-def pct(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
+# The percentiles are nearest-rank: the smallest sample with at least q of the samples at or below
+# it (rank ceil(q*n)), always a measured value. numpy's "inverted_cdf" is that definition (checked
+# equal for n = 1..100,000 at q = 0.5, 0.95, 0.99); its default, "linear", would interpolate.
+PERCENTILE_METHOD: Final = "inverted_cdf"
 
 
 def summary_ms(seconds: list[float]) -> dict[str, Any]:
-    s = sorted(v * 1000 for v in seconds)
-    if not s:
+    """count, min, mean, p50, p95, p99, max of durations in seconds, in ms (2 decimals)."""
+    if not seconds:
         return {"count": 0, "min": None, "mean": None, "p50": None, "p95": None, "p99": None, "max": None}
+    s = np.asarray(seconds, dtype=float) * 1000
+    p50, p95, p99 = np.quantile(s, [0.50, 0.95, 0.99], method=PERCENTILE_METHOD)
     return {
         "count": len(s),
-        "min": round(s[0], 2),
-        "mean": round(sum(s) / len(s), 2),
-        "p50": round(pct(s, 0.50), 2),
-        "p95": round(pct(s, 0.95), 2),
-        "p99": round(pct(s, 0.99), 2),
-        "max": round(s[-1], 2),
+        "min": round(float(s.min()), 2),
+        "mean": round(float(s.mean()), 2),
+        "p50": round(float(p50), 2),
+        "p95": round(float(p95), 2),
+        "p99": round(float(p99), 2),
+        "max": round(float(s.max()), 2),
     }
 
 
