@@ -74,6 +74,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import fit_grader  # noqa: E402
 import numpy as np  # noqa: E402
+import psutil  # noqa: E402
 from scipy.stats import pearsonr, spearmanr  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -313,23 +314,15 @@ def saf_cv(train_rows: list[fit_grader.Row], analyses: list[semantic.Analysis], 
 
 
 def rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's resident set size (VmRSS) in MiB."""
+    return float(psutil.Process().memory_info().rss) / 2**20
 
 
-def cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine, from /proc/stat; (0, 0) elsewhere."""
-    try:
-        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
-        return 0, 0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return sum(fields) - idle, sum(fields)
+def cpu_busy_total() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot; busy is all but idle and iowait."""
+    t = psutil.cpu_times()
+    total = float(sum(t))
+    return total - t.idle - getattr(t, "iowait", 0.0), total
 
 
 class CpuWatch:
@@ -338,14 +331,14 @@ class CpuWatch:
     def __enter__(self) -> CpuWatch:
         self.wall = time.perf_counter()
         self.cpu = time.process_time()
-        self.jiffies = cpu_jiffies()
+        self.machine = cpu_busy_total()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.wall
         self.cpu = time.process_time() - self.cpu
-        busy, total = cpu_jiffies()
-        self.machine_busy = (busy - self.jiffies[0]) / max(1, total - self.jiffies[1])
+        busy, total = cpu_busy_total()
+        self.machine_busy = (busy - self.machine[0]) / max(1e-9, total - self.machine[1])
         cores = os.cpu_count() or 1
         self.own_share = self.cpu / max(1e-9, self.wall * cores)
 

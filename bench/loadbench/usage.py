@@ -2,41 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import resource
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+import psutil
 
 
 def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process, from /proc (Linux)."""
+    """user + system CPU seconds of a process (its own, not its children's); None if it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
+        t = psutil.Process(pid).cpu_times()
+    except psutil.Error:
         return None
+    return float(t.user + t.system)
 
 
 def descendants(pid: int) -> list[int]:
-    """pid and every process below it (the server's AI process), from /proc (Linux)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry.name))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
+    """pid and every process below it (the server's AI process)."""
+    try:
+        return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
+    except psutil.Error:
+        return [pid]
 
 
 def tree_cpu_seconds(pids: list[int]) -> float:
@@ -45,35 +32,26 @@ def tree_cpu_seconds(pids: list[int]) -> float:
 
 
 def rss_kib(pid: int) -> int | None:
+    """Resident set size in KiB (VmRSS), None if the process is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
+        return int(psutil.Process(pid).memory_info().rss) // 1024
+    except psutil.Error:
         return None
-    return None
 
 
-def machine_cpu_ticks() -> tuple[int, int] | None:
-    """(busy, total) jiffies of all CPUs, from /proc/stat (Linux)."""
+def machine_cpu_ticks() -> tuple[float, float] | None:
+    """(busy, total) CPU seconds of all CPUs since boot; busy is all but idle and iowait."""
     try:
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    except (OSError, ValueError, IndexError):
+        t = psutil.cpu_times()
+    except (psutil.Error, OSError):
         return None
-    idle = values[3] + (values[4] if len(values) > 4 else 0)
-    return sum(values) - idle, sum(values)
+    total = float(sum(t))
+    return total - t.idle - getattr(t, "iowait", 0.0), total
 
 
 def self_cpu_seconds() -> float:
     ru = resource.getrusage(resource.RUSAGE_SELF)
     return ru.ru_utime + ru.ru_stime
-
-
-def proc_name(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
 
 
 def cpu_by_role(server_roots: list[int], worker_roots: list[int], with_services: bool) -> dict[str, float]:
@@ -88,13 +66,14 @@ def cpu_by_role(server_roots: list[int], worker_roots: list[int], with_services:
     out["worker"] = tree_cpu_seconds(worker_roots)
     if with_services:
         out["postgres"] = out["redis"] = 0.0
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                name = proc_name(int(entry.name))
-                if name.startswith("postgres"):
-                    out["postgres"] += proc_cpu_seconds(int(entry.name)) or 0.0
-                elif name.startswith("redis-server"):
-                    out["redis"] += proc_cpu_seconds(int(entry.name)) or 0.0
+        for proc in psutil.process_iter(["name", "cpu_times"]):
+            name, times = proc.info["name"] or "", proc.info["cpu_times"]
+            if times is None:
+                continue
+            if name.startswith("postgres"):
+                out["postgres"] += times.user + times.system
+            elif name.startswith("redis-server"):
+                out["redis"] += times.user + times.system
     return out
 
 
@@ -136,7 +115,7 @@ class CpuReading:
 
     server: float  # the interview servers' process trees (and the scale-out's AI worker)
     client: float  # this script, and the staff sockets' process when they have one
-    machine: tuple[int, int] | None  # machine_cpu_ticks()
+    machine: tuple[float, float] | None  # machine_cpu_ticks()
     reference: float | None  # the reference model server (slow-model)
 
     @classmethod
