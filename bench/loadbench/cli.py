@@ -12,7 +12,7 @@ Each scenario, in a fresh temp dir:
      N connections in closed loop with fixed-size JSON frames;
   3. starts the interview server (`python -m daphne ... interview_rt.asgi:application`, embedded
      default: in-process AI worker, in-memory channel layer) and, for `slow-model`, the reference
-     model server (`python -m ai_service.reference_server --fault latency --latency-ms 500`);
+     model server (`python -m tools.reference_server --fault latency --latency-ms 500`);
   4. runs every session concurrently with `websockets` clients, answering each question as soon as
      it is asked, and times answer -> `answer.accepted` and answer -> `answer.feedback`; checks that
      each session got every logged seq once, in order (live, and again from the log with

@@ -21,7 +21,7 @@ from .stats import summary_ms
 
 
 async def start_reference_server(procs: Processes, env: dict[str, str], args: argparse.Namespace) -> tuple[str, Any]:
-    """Start `ai_service.reference_server`; its base URL (parsed from 'listening on ...')."""
+    """Start `tools.reference_server`; its base URL (parsed from 'listening on ...')."""
     for attempt in range(1, args.ref_attempts + 1):
         # A name of its own per start: the URL is read from the log, which a second scenario in
         # the same run (--admins-baseline) would otherwise share with the first, dead, server.
@@ -30,7 +30,7 @@ async def start_reference_server(procs: Processes, env: dict[str, str], args: ar
         argv = [
             sys.executable,
             "-m",
-            "ai_service.reference_server",
+            "tools.reference_server",
             "--host",
             HOST,
             "--port",
