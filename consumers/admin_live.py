@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
 
-from interview_rt.interviews import access, rows, schemas, selectors, services
+from interview_rt.interviews import access, payloads, schemas, selectors, services
 from interview_rt.interviews.constants import Permission
 from interview_rt.interviews.errors import (
     CLOSE_NOT_AUTHENTICATED,
@@ -246,7 +246,7 @@ class AdminLiveConsumer(Consumer):
                 more = await staff_db(selectors.feed_frames_after)(session_id=sid, seq=transcript["seq"])
                 if not more:
                     break
-                rows.fold_feed(transcript, more)
+                payloads.fold_feed(transcript, more)
         except Exception as exc:
             self.opening.discard(sid)
             if sid not in self.watching:

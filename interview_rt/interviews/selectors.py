@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from . import access, rows
+from . import access, payloads, rows
 from .constants import EvaluationStatus, Status
 from .errors import ErrorCode, InterviewError
 from .models import (
@@ -56,13 +56,13 @@ def session_snapshot(*, session_id: Id, session: AIInterviewSession | None = Non
             pk=session_id
         )
     result = AIInterviewResult.objects.filter(session=session).first() if session.status == Status.COMPLETED else None
-    return rows.snapshot(session, current_question(session), result)
+    return payloads.snapshot(session, current_question(session), result)
 
 
 def answer_summaries(*, session_id: Id) -> list[dict[str, Any]]:
     """Every answer of a session as the result lists it."""
     return [
-        rows.answer_summary(r)
+        payloads.answer_summary(r)
         for r in rows.answers_of(AIInterviewSession(pk=rows.parse_uuid(session_id, "session_id")))
     ]
 
@@ -109,7 +109,7 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
     }
     answers = [
         {
-            **rows.answer_detail(r),
+            **payloads.answer_detail(r),
             "raw_score": r.raw_score,
             "calibration_version": r.calibration_version,
             "human_review": current.get(r.pk),
@@ -129,10 +129,10 @@ def session_result_detail(*, session: AIInterviewSession) -> dict[str, Any]:
             else None
         ),
         "ended_early": session.ended_early,
-        "actions": [rows.action_payload(a) for a in AdminAction.objects.filter(session=session).order_by("id")],
+        "actions": [payloads.action_payload(a) for a in AdminAction.objects.filter(session=session).order_by("id")],
         "result": (
             {
-                **rows.result_payload(result),
+                **payloads.result_payload(result),
                 "human_review": {
                     "reviewer": result.reviewer.get_username() if result.reviewer else None,
                     "human_score": result.human_score,
@@ -313,7 +313,7 @@ def feed_snapshot(*, user: Any) -> list[dict[str, Any]]:
         .values("session_id", "question__order", "score", "insufficient_evidence", "evaluation_status")
     ):
         if r["evaluation_status"] != EvaluationStatus.PENDING:
-            scores[r["session_id"]].append(rows.score_of(dict(r)))
+            scores[r["session_id"]].append(payloads.score_of(dict(r)))
     results = {r.session_id: r for r in AIInterviewResult.objects.filter(session_id__in=ids)}
     # The question at each session's current index, in one query (for `awaiting`).
     at_index = {(s.pk, s.current_index) for s in sessions}
@@ -325,7 +325,7 @@ def feed_snapshot(*, user: Any) -> list[dict[str, Any]]:
         if (sid, order) in at_index
     }
     return [
-        rows.session_row(
+        payloads.session_row(
             s,
             scores[s.pk],
             results.get(s.pk),
@@ -338,13 +338,13 @@ def feed_snapshot(*, user: Any) -> list[dict[str, Any]]:
 def session_row(*, session_id: Id) -> dict[str, Any]:
     session = AIInterviewSession.objects.select_related("invitation__job", "invitation__candidate").get(pk=session_id)
     scores = [
-        rows.score_of(dict(r))
+        payloads.score_of(dict(r))
         for r in AIInterviewResponse.objects.filter(session=session)
         .exclude(evaluation_status=EvaluationStatus.PENDING)
         .order_by("question__order")
         .values("question__order", "score", "insufficient_evidence")
     ]
-    return rows.session_row(session, scores, AIInterviewResult.objects.filter(session=session).first())
+    return payloads.session_row(session, scores, AIInterviewResult.objects.filter(session=session).first())
 
 
 def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
@@ -354,12 +354,12 @@ def transcript(*, session: AIInterviewSession) -> dict[str, Any]:
     log). `session` comes with its invitation's candidate and job; `awaiting` is as of that read."""
     base = {
         "seq": 0,
-        "session": rows.session_row(session, [], None, awaiting=rows.state_of(session).awaiting),
+        "session": payloads.session_row(session, [], None, awaiting=rows.state_of(session).awaiting),
         "items": [],
         "actions": [],
         "result": None,
     }
-    return rows.fold_feed(
+    return payloads.fold_feed(
         base, FeedFrame.objects.filter(session=session).order_by("seq").values_list("payload", flat=True)
     )
 

@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import rows
+from . import payloads
 from .constants import DeliveryStatus, WebhookEvent
 from .models import (
     AIInterviewResponse,
@@ -74,7 +74,7 @@ def completed_event(
             "job": _job(session),
             "started_at": session.started_at.isoformat() if session.started_at else None,
             "completed_at": session.completed_at.isoformat() if session.completed_at else None,
-            "result": rows.result_payload(result),
+            "result": payloads.result_payload(result),
             "answers": [
                 {
                     "response_id": str(r.pk),

@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from interview_rt.runtime import answer_db, candidate_db, runtime
 
-from .. import links, rows, schemas, selectors, services
+from .. import links, payloads, schemas, selectors, services
 from ..constants import MAX_FRAME_BYTES, EvaluationStatus, FeedbackMode, Status
 from ..errors import ErrorCode, InterviewError
 from ..events import session_group
@@ -184,7 +184,7 @@ async def _action_response(body: schemas.RunInterviewRequest, session_id: str) -
         **view,
         "accepted": {**ack, "duplicate": True} if ack and receipt.duplicate else ack,
         "duplicate": receipt.duplicate,
-        "evaluation": rows.feedback_payload(response) if show_feedback else None,
+        "evaluation": payloads.feedback_payload(response) if show_feedback else None,
         "evaluation_status": response.evaluation_status if response else EvaluationStatus.PENDING,
     }
 

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from interview_rt.runtime import publish, runtime
 
-from .. import access, links, rows, schemas, selectors, services
+from .. import access, links, payloads, schemas, selectors, services
 from ..constants import (
     DEFAULT_QUESTION_COUNT,
     DEFAULT_TIME_LIMIT_SECONDS,
@@ -190,7 +190,7 @@ class SessionActionsView(StaffView):
     def get(self, request: Request, session_id: str) -> Response:
         session = access.session_for(request.user, session_id, Permission.VIEW)
         actions = AdminAction.objects.filter(session=session).order_by("id")
-        return Response([rows.action_payload(a) for a in actions])
+        return Response([payloads.action_payload(a) for a in actions])
 
     @extend_schema(request=schemas.ActionRequest, responses={201: schemas.ActionOut})
     def post(self, request: Request, session_id: str) -> Response:

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import rows, state, webhooks
+from .. import payloads, rows, state, webhooks
 from ..errors import ErrorCode, InterviewError
 from ..events import Emitted, Frame, append, feed
 from ..models import (
@@ -35,7 +35,7 @@ def _transition_error(exc: state.TransitionError) -> InterviewError:
 
 def _feed(session: AIInterviewSession, frame_type: str, payload: dict[str, Any], out: Emitted) -> Frame:
     """A staff feed frame with the session's progress after it."""
-    return feed(session, frame_type, {**payload, "progress": rows.progress(session)}, out)
+    return feed(session, frame_type, {**payload, "progress": payloads.progress(session)}, out)
 
 
 def _ask(
@@ -51,11 +51,11 @@ def _ask(
 
 def _announce(session: AIInterviewSession, question: AIInterviewQuestion, out: Emitted) -> Frame:
     """The frames of a question just asked: the staff feed's and the candidate's."""
-    _feed(session, "question.asked", {"question": rows.staff_question(question)}, out)
+    _feed(session, "question.asked", {"question": payloads.staff_question(question)}, out)
     return append(
         session,
         "question.asked",
-        {"question": rows.question_payload(question), "total": session.question_count},
+        {"question": payloads.question_payload(question), "total": session.question_count},
         out,
     )
 
@@ -99,11 +99,11 @@ def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
         session=session,
         defaults={**rows.result_fields(rows.summarize(answers)), "ended_early": session.ended_early},
     )
-    _feed(session, "interview.completed", {"result": rows.result_payload(result)}, out)
+    _feed(session, "interview.completed", {"result": payloads.result_payload(result)}, out)
     append(
         session,
         "interview.completed",
-        {"result": rows.result_payload(result), "answers": [rows.answer_summary(r) for r in answers]},
+        {"result": payloads.result_payload(result), "answers": [payloads.answer_summary(r) for r in answers]},
         out,
     )
     # In the same transaction: the delivery exists exactly when the completion does.

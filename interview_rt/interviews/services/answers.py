@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .. import rows, state
+from .. import payloads, rows, state
 from ..events import EVALUATE, Emitted, Frame, append
 from ..models import (
     AIInterviewQuestion,
@@ -114,8 +114,8 @@ def answer_submit(
         )
         _INSERT_ANSWER.run([response])
         rows.apply(session, new, now)
-        _feed(session, "answer.received", {"answer": rows.staff_answer(response)}, out)
-        ack = append(session, "answer.accepted", rows.ack_payload(response), out)
+        _feed(session, "answer.received", {"answer": payloads.staff_answer(response)}, out)
+        ack = append(session, "answer.accepted", payloads.ack_payload(response), out)
         if decision.ask_index is not None:
             _ask(session, decision.ask_index, now, out)
         rows.save(session)

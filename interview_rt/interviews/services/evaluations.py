@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ai_service.types import Evaluation
 
-from .. import rows, selectors, state
+from .. import payloads, rows, selectors, state
 from ..constants import (
     MAX_EVALUATION_ATTEMPTS,
     MAX_FOLLOW_UP_CHARS,
@@ -170,12 +170,12 @@ def evaluation_store(
         if decision.insert_follow_up_at is not None:
             _insert_follow_up(session, response, follow_up, decision.insert_follow_up_at)
         # Staff see every grade as it lands, whatever the candidate's feedback mode.
-        _feed(session, "answer.feedback", {"feedback": rows.staff_feedback(response)}, out)
+        _feed(session, "answer.feedback", {"feedback": payloads.staff_feedback(response)}, out)
         if session.invitation.feedback_mode == FeedbackMode.IMMEDIATE:
             append(
                 session,
                 "answer.feedback",
-                {**rows.feedback_payload(response), "follow_up_next": bool(follow_up)},
+                {**payloads.feedback_payload(response), "follow_up_next": bool(follow_up)},
                 out,
             )
         if decision.ask_index is not None:

@@ -9,7 +9,7 @@ from typing import Any, cast
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .. import access, links, notices, rows, selectors, state
+from .. import access, links, notices, payloads, rows, selectors, state
 from ..constants import (
     MAX_SIGNALS_PER_SESSION,
     Permission,
@@ -86,7 +86,7 @@ def _start(session: AIInterviewSession, now: datetime, out: Emitted) -> None:
     rows.apply(session, new, now)
     if before == Status.CREATED:
         # The list's new row; its feed_seq is this frame's (the row is as of this frame).
-        row = rows.session_row(session, [], None, awaiting=new.awaiting)
+        row = payloads.session_row(session, [], None, awaiting=new.awaiting)
         _feed(session, "session.opened", {"session": {**row, "feed_seq": session.feed_seq + 1}}, out)
     elif before == Status.ABANDONED:
         _feed(session, "session.resumed", {}, out)
@@ -291,6 +291,6 @@ def signal_record(*, session_id: Id, kind: str, value: int | None, question_id: 
                     ErrorCode.QUESTION_NOT_CURRENT, "That question is not part of this interview.", field="question_id"
                 )
         signal = IntegritySignal.objects.create(session=session, question=question, kind=kind, value=value)
-        _feed(session, "integrity.signal", {"signal": rows.signal_payload(signal)}, out)
+        _feed(session, "integrity.signal", {"signal": payloads.signal_payload(signal)}, out)
         session.save(update_fields=["feed_seq"])
     return out

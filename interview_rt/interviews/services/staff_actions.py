@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
-from .. import access, rows, schemas, state
+from .. import access, payloads, rows, schemas, state
 from ..constants import (
     ActionKind,
     Permission,
@@ -55,7 +55,7 @@ def _audit(
     action = AdminAction.objects.create(
         session=session, actor=actor, actor_name=_actor_name(actor), kind=kind, detail=detail
     )
-    payload = rows.action_payload(action)
+    payload = payloads.action_payload(action)
     _feed(session, "admin.action", {"action": payload}, out)
     return payload
 
@@ -98,7 +98,7 @@ def staff_extend_time(*, session_id: Id, actor: Any, fields: schemas.ExtendField
             "time_limit_seconds": question.time_limit_seconds,
         }
         action = _audit(session, actor, ActionKind.EXTEND_TIME, detail, out)
-        payload = rows.question_payload(question)
+        payload = payloads.question_payload(question)
         append(
             session,
             "question.extended",
