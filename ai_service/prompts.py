@@ -3,7 +3,8 @@
 Every prompt embeds its inputs as one JSON object after the line `INPUT (JSON):`, so that
 
 * the model sees untrusted text (job description, candidate answer) as quoted data, and
-* a test server (ai_service.reference_server) can read the task back with `parse_prompt_payload`.
+* a test server (tools.reference_server, a test double outside the product) can read the task
+  back with `parse_prompt_payload`.
 
 Bump PROMPT_VERSION whenever a prompt, a payload field or a schema changes: it is recorded in
 every evaluation's provenance (`rubric_version`), so scores from different prompts can be told

@@ -79,9 +79,9 @@ class ReferenceServer:
 
 
 def start_reference_server(*args: str, api_key: str = "") -> ReferenceServer:
-    """Start `python -m ai_service.reference_server` and wait for its "listening on" line."""
+    """Start `python -m tools.reference_server` and wait for its "listening on" line."""
     stderr = tempfile.NamedTemporaryFile("w+", prefix="reference-server-", suffix=".log", delete=False)  # noqa: SIM115
-    command = [sys.executable, "-m", "ai_service.reference_server", "--host", "127.0.0.1", "--port", "0", *args]
+    command = [sys.executable, "-m", "tools.reference_server", "--host", "127.0.0.1", "--port", "0", *args]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     if api_key:
         env["REFERENCE_SERVER_API_KEY"] = api_key  # not on the command line, where `ps` would show it

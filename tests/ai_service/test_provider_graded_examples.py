@@ -19,8 +19,8 @@ from ai_service import prompts, schemas
 from ai_service.grading import fewshot, semantic
 from ai_service.providers.http_model import HTTPModelProvider, calibration_details, evaluate_request
 from ai_service.providers.openai_compat import OpenAICompatProvider
-from ai_service.reference_server import PromptPayload, evaluation_request
 from ai_service.types import EvaluationRequest, GradedExample, Leniency
+from tools.reference_server import PromptPayload, evaluation_request
 
 from .conftest import PROVIDER_KINDS, STRONG, ReferenceServer, make_provider
 
