@@ -388,7 +388,7 @@ def test_clients_of_closed_loops_are_dropped() -> None:
 
     async def count() -> int:
         client.client()
-        return len(client._states)
+        return len(client.pool)
 
     assert asyncio.run(count()) == 1
 
