@@ -20,11 +20,14 @@ OUTAGE_WINDOW = 30.0
 _CONNECTION_ERRORS = {"ConnectionError", "TimeoutError", "ConnectionRefusedError", "ConnectionResetError", "OSError"}
 
 
-def _is_connection_failure(exc: BaseException | None) -> bool:
+def _is_connection_failure(exc: BaseException | None, *, redis_only: bool = False) -> bool:
+    """A connection failure in `exc`'s chain; `redis_only`: one raised by redis-py itself (so a
+    model API's refused connection, say, is never mistaken for the channel layer's)."""
     seen = 0
     while exc is not None and seen < 5:
+        module = type(exc).__module__
         if type(exc).__name__ in _CONNECTION_ERRORS and (
-            type(exc).__module__.startswith(("redis", "builtins")) or isinstance(exc, OSError)
+            module.startswith("redis") or (not redis_only and (module == "builtins" or isinstance(exc, OSError)))
         ):
             return True
         exc = exc.__cause__ or exc.__context__
@@ -42,7 +45,10 @@ class ChannelLayerOutage(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        if not (record.name == "daphne.server" and _is_connection_failure(exc)):
+        # daphne's "Exception inside application" for any connection failure; any other logger's
+        # record (a consumer's, the outbox's) only for redis-py's own, as under load a socket's
+        # frame handler or a publish can be the first to meet the outage.
+        if not _is_connection_failure(exc, redis_only=record.name != "daphne.server"):
             return True
         now = time.monotonic()
         with self.lock:

@@ -189,3 +189,12 @@ def test_a_channel_layer_outage_is_one_log_line_not_a_traceback_per_socket() -> 
     outage.started = -1e9
     again = failed("Exception inside application: %s", ConnectionError("refused"))
     assert outage.filter(again) and "49 suppressed" in again.getMessage()
+    # Another logger's record is folded in only for redis-py's own error, not a builtin one (a
+    # model API's refused connection is not the channel layer's).
+    consumer = logging.LogRecord("consumers.candidate", logging.ERROR, __file__, 1, "unexpected", (), None)
+    consumer.exc_info = (ConnectionError, ConnectionError("reset"), None)
+    assert not outage.filter(consumer)
+    refused = ConnectionRefusedError("model API")
+    model = logging.LogRecord("ai_service.http.client", logging.ERROR, __file__, 1, "failed", (), None)
+    model.exc_info = (type(refused), refused, None)
+    assert outage.filter(model) and model.exc_info is not None

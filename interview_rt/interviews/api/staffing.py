@@ -83,7 +83,9 @@ class StaffUserView(AdminView):
         )
 
     @extend_schema(
-        request=None, responses=bodies.StaffUserOut, summary="Take a user's role and staff status away (the row stays)"
+        request=None,
+        responses={200: bodies.StaffUserOut},
+        summary="Take a user's role and staff status away (the row stays)",
     )
     def delete(self, request: Request, username: str) -> Response:
         return Response(_user(staffing.user_remove(username=username, actor=request.user)))
