@@ -6,6 +6,7 @@ dicts because they run on every answer (a pydantic model per frame cost measurab
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from . import notices, state
@@ -117,10 +118,12 @@ def snapshot(
     session: AIInterviewSession,
     current: AIInterviewQuestion | None,
     result: AIInterviewResult | None,
+    answers: Sequence[AIInterviewResponse] = (),
 ) -> dict[str, Any]:
     """`session.state`: the whole state a client needs, as of `session.last_seq`. `current` is
     the question at current_index (shown only once asked); the session's invitation, job and
-    candidate must be loaded."""
+    candidate must be loaded. `answers`: with `result`, the session's answers, so that a client
+    that missed `interview.completed` (a reconnect, a sync) can still list them."""
     asked = current if current is not None and current.asked_at is not None else None
     st = state_of(session, known=(current.asked_at, current.added_by_name) if current is not None else (None, ""))
     inv = session.invitation
@@ -149,6 +152,7 @@ def snapshot(
         out["session"]["notice"] = notices.notice_for(inv.job).payload()
     if result is not None:
         out["session"]["result"] = result_payload(result)
+        out["session"]["answers"] = [answer_summary(r) for r in answers]
     return out
 
 

@@ -229,6 +229,9 @@ class SessionInfo(InterviewInfo):
     evaluated: int
     current_question: Question | None
     result: Result | None = None
+    answers: list[AnswerSummary] | None = Field(
+        default=None, description="with `result`, every graded answer (as `interview.completed` lists them)"
+    )
     notice: Notice | None = Field(
         default=None, description="while the notice is still to be accepted (before start, and while awaiting consent)"
     )

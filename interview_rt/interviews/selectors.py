@@ -56,15 +56,8 @@ def session_snapshot(*, session_id: Id, session: AIInterviewSession | None = Non
             pk=session_id
         )
     result = AIInterviewResult.objects.filter(session=session).first() if session.status == Status.COMPLETED else None
-    return payloads.snapshot(session, current_question(session), result)
-
-
-def answer_summaries(*, session_id: Id) -> list[dict[str, Any]]:
-    """Every answer of a session as the result lists it."""
-    return [
-        payloads.answer_summary(r)
-        for r in rows.answers_of(AIInterviewSession(pk=rows.parse_uuid(session_id, "session_id")))
-    ]
+    answers = rows.answers_of(session) if result is not None else []
+    return payloads.snapshot(session, current_question(session), result, answers)
 
 
 def frames_after(*, session_id: Id, seq: int, limit: int = REPLAY_LIMIT) -> list[dict[str, Any]]:

@@ -154,6 +154,8 @@ async def test_reconnect_after_completion(amake_invitation: Any) -> None:
     snapshot = await again.connect()
     assert snapshot["session"]["status"] == "completed"
     assert snapshot["session"]["result"]["recommendation"] == done["result"]["recommendation"]
+    # The answers too, so a client that never saw interview.completed can still list them.
+    assert snapshot["session"]["answers"] == done["answers"] and len(done["answers"]) == 1
     assert await again.nothing_more()
     await again.send({"type": "answer.submit", "client_id": "late", "question_id": question["id"], "text": "more"})
     error = await again.recv("error")

@@ -73,3 +73,52 @@ def test_page_waits_out_a_refused_connect_and_resumes(server_factory: Any) -> No
         expect(page.locator("#conn")).to_be_hidden()  # connected, not "this link cannot be used"
         assert any('"rate_limited"' in frame for frame in received), received
         browser.close()
+
+
+def test_page_that_missed_the_completion_frame_lists_the_answers_from_the_snapshot(server_factory: Any) -> None:
+    """A page that reconnects or reloads after the end without `interview.completed` reaching it
+    (here the frame is dropped on the way, every time) still lists the answers: the snapshot of a
+    completed session carries them."""
+    import json
+    import re
+
+    from playwright.sync_api import WebSocketRoute, expect, sync_playwright
+
+    chromium = require_chromium()
+    server = server_factory()
+    link = server.create_interview(questions=1, type="technical")
+    server.start()
+    dropped: list[str] = []
+
+    def without_completion(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+
+        def relay(message: str | bytes) -> None:
+            if isinstance(message, str) and json.loads(message).get("type") == "interview.completed":
+                dropped.append(message)
+                return
+            ws.send(message)
+
+        upstream.on_message(relay)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page()
+        page.route_web_socket(re.compile(r"/ws/interview/"), without_completion)
+        page.goto(f"{server.http}/interview/{link['token']}")
+        page.click("#accept")
+        expect(page.locator("#q-label")).to_contain_text("Question 1 of 1", timeout=120_000)
+        page.fill("#answer", ANSWER)
+        page.click("#send")
+        expect(page.locator(".feedback")).to_have_count(1, timeout=120_000)
+        for _ in range(600):  # the completion is committed (and dropped) soon after the feedback
+            if dropped:
+                break
+            page.wait_for_timeout(200)
+        assert dropped, "the completion frame never came, so this would not test the snapshot"
+        page.reload()
+        expect(page.locator("#result")).to_contain_text("Interview complete", timeout=120_000)
+        expect(page.locator("#result-answers li")).to_have_count(1, timeout=120_000)
+        expect(page.locator("#result-answers li .score")).to_contain_text("/ 10", timeout=120_000)
+        assert len(dropped) >= 2  # the reload's replay held it too, and it was dropped again
+        browser.close()

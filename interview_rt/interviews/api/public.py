@@ -110,7 +110,7 @@ def _session_view(session_id: str) -> dict[str, Any]:
         "progress": {"answered": snapshot["answered"], "total": snapshot["question_count"]},
         "question": snapshot["current_question"],
         "result": snapshot.get("result"),
-        "answers": selectors.answer_summaries(session_id=session_id) if "result" in snapshot else None,
+        "answers": snapshot.get("answers"),
         "notice": snapshot.get("notice"),
     }
 

@@ -97,9 +97,6 @@
     view("result");
     text($("result-summary"), (result.ended_early ? "The interviewer ended the interview. " : "") + (result.summary || ""));
     const list = $("result-answers");
-    // A snapshot after the end (a reconnect, a sync) has the result but not the answers: keep the
-    // list interview.completed drew.
-    if (answers == null) { text($("status"), "Completed"); progress(total); return; }
     list.textContent = "";
     for (const a of answers) {
       const li = document.createElement("li");
@@ -122,7 +119,7 @@
       text($("title"), `${s.job_title} interview`);
       document.title = `${s.job_title} interview`;
       progress(Math.max(s.answered, answeredIds.size));
-      if (s.result) { showResult(s.result, null); return; }
+      if (s.result) { showResult(s.result, s.answers || []); return; }
       if (s.notice) {
         noticeVersion = s.notice.version;
         text($("notice-text"), s.notice.text);
