@@ -15,7 +15,9 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from interview_rt.interviews import links, reports, reviews, webhooks
+from interview_rt.delivery import webhooks
+from interview_rt.delivery.models import WebhookDelivery, WebhookEndpoint
+from interview_rt.interviews import links, reports, reviews
 from interview_rt.interviews.models import (
     AIInterviewResponse,
     AIInterviewSession,
@@ -24,8 +26,6 @@ from interview_rt.interviews.models import (
     ErasedSession,
     InterviewInvitation,
     SessionFrame,
-    WebhookDelivery,
-    WebhookEndpoint,
 )
 
 from .trust_helpers import answers_of, interview, staff_client, staff_user

@@ -309,7 +309,15 @@ def test_the_default_fit_is_a_setting(settings: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "model", ["answerreview", "calibration", "scorerevision", "auditevent", "erasedsession", "webhookendpoint"]
+    "model",
+    [
+        "interviews/answerreview",
+        "interviews/calibration",
+        "interviews/scorerevision",
+        "interviews/auditevent",
+        "interviews/erasedsession",
+        "delivery/webhookendpoint",
+    ],
 )
 def test_admin_lists_the_trust_models(model: str, settings: Any) -> None:
     settings.CALIBRATION_MIN_PAIRS = 1
@@ -317,10 +325,10 @@ def test_admin_lists_the_trust_models(model: str, settings: Any) -> None:
     reviews.calibration_refit(actor=user)
     reviews.answers_regrade(actor=user)
     client, _ = staff_client("admin")
-    assert client.get(f"/admin/interviews/{model}/").status_code == 200
+    assert client.get(f"/admin/{model}/").status_code == 200
     # History and logs are read-only.
-    if model != "webhookendpoint":
-        assert client.get(f"/admin/interviews/{model}/add/").status_code == 403
+    if model != "delivery/webhookendpoint":
+        assert client.get(f"/admin/{model}/add/").status_code == 403
 
 
 def test_ai_service_leniency_fit_is_wired_by_dotted_path(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:

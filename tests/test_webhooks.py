@@ -26,9 +26,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from interview_rt.interviews import reviews, webhooks
-from interview_rt.interviews.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from interview_rt.interviews.webhook_signature import (
+from interview_rt.delivery import webhooks
+from interview_rt.delivery.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from interview_rt.delivery.webhook_signature import (
     DELIVERY_HEADER,
     EVENT_HEADER,
     SIGNATURE_HEADER,
@@ -36,6 +36,7 @@ from interview_rt.interviews.webhook_signature import (
     sign,
     verify,
 )
+from interview_rt.interviews import reviews
 
 from .trust_helpers import answers_of, interview, staff_client, staff_user
 
@@ -262,12 +263,12 @@ def test_the_admin_shows_the_delivery_log_and_sends_again(receiver: Receiver) ->
     webhooks.webhook_deliver_due()
     delivery = WebhookDelivery.objects.get()
     client, _ = staff_client()
-    listing = client.get("/admin/interviews/webhookdelivery/")
+    listing = client.get("/admin/delivery/webhookdelivery/")
     assert listing.status_code == 200 and b"interview.completed" in listing.content
-    page = client.get(f"/admin/interviews/webhookdelivery/{delivery.pk}/change/")
+    page = client.get(f"/admin/delivery/webhookdelivery/{delivery.pk}/change/")
     assert page.status_code == 200 and b"HTTP 500" in page.content
     response = client.post(
-        "/admin/interviews/webhookdelivery/",
+        "/admin/delivery/webhookdelivery/",
         {"action": "send_again_now", "_selected_action": [str(delivery.pk)]},
     )
     assert response.status_code == 302

@@ -23,6 +23,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from interview_rt.delivery.models import WebhookDelivery
+
 from . import audit, links, reports
 from .constants import MAX_DEMOGRAPHIC_GROUP_CHARS, AuditAction, DeliveryStatus
 from .errors import ErrorCode, InterviewError
@@ -36,7 +38,6 @@ from .models import (
     InterviewInvitation,
     ScoreRevision,
     SessionFrame,
-    WebhookDelivery,
 )
 
 REDACTED = {"redacted": True}

@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.module_loading import import_string
 
-from . import analytics, audit, rows, selectors, webhooks
+from . import analytics, audit, rows, selectors, signals
 from .constants import MAX_REVIEW_NOTE_CHARS, AuditAction, EvaluationStatus
 from .errors import ErrorCode, InterviewError
 from .models import (
@@ -87,7 +87,7 @@ def answer_review(*, response_id: Id, reviewer: Any, score: object, note: object
                 "superseded": superseded,
             },
         )
-        webhooks.webhook_enqueue(**webhooks.answer_reviewed_event(review))
+        signals.answer_reviewed.send(AnswerReview, review=review)
     return review
 
 

@@ -10,7 +10,8 @@
   the worker finish or give back its leases, flush the outbox, stop the AI process, close the
   providers' HTTP clients;
 - readiness (`health.py`) and Prometheus metrics (`metrics.py`).
-- beside the worker, the webhook sender (`webhooks.py`), which delivers the database's queue;
+- beside the worker, the apps' periodic tasks named in RUNTIME_TASKS (the delivery app's webhook
+  sender, `interview_rt/delivery/sender.py`, which delivers the database's queue);
 
 There is one `Runtime` per process (`runtime`). The ASGI application starts it when the server's
 loop starts (`install()`); `manage.py ai_worker` starts it with the worker on; tests start it per

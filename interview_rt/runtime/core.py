@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from ai_service import AIProvider
 from ai_service.types import GeneratedQuestion, InterviewContext
@@ -24,7 +25,6 @@ from interview_rt.interviews.events import Emitted, Job
 from . import metrics
 from .lanes import ANSWER, CANDIDATE, STAFF, WORKER, Lanes
 from .outbox import Outbox, messages, send
-from .webhooks import WebhookSender
 from .worker import AIWorker
 
 P = ParamSpec("P")
@@ -182,7 +182,7 @@ class Runtime:
             self.worker = AIWorker(self)
             self._start_warm_up()
             self._spawn(self.worker.run(), "ai-worker")
-            self._start_webhooks()
+            self._start_tasks()
         log.info(
             "runtime started (in-process AI worker: %s, AI process: %s)",
             "on" if with_worker else "off",
@@ -200,7 +200,7 @@ class Runtime:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, lambda: loop.create_task(self.shutdown()))
-        self._start_webhooks()
+        self._start_tasks()
         self._spawn(self.worker.run(), "ai-worker")
         try:
             assert self._stopped is not None
@@ -216,10 +216,15 @@ class Runtime:
         else:
             self.model = "ready"  # loads on first use (tests)
 
-    def _start_webhooks(self) -> None:
-        # Wherever the AI worker runs, so a deployment with separate workers sends from them.
-        if settings.WEBHOOKS_INPROCESS:
-            self._spawn(WebhookSender(self).run(), "webhooks")
+    def _start_tasks(self) -> None:
+        # Wherever the AI worker runs, so a deployment with separate workers runs them there too.
+        # Named by dotted path (RUNTIME_TASKS) so the runtime imports none of the apps that add
+        # one (the webhook sender is the delivery app's); each is built with the runtime and
+        # gives None when its settings turn it off.
+        for name, path in settings.RUNTIME_TASKS.items():
+            task = import_string(path)(self)
+            if task is not None:
+                self._spawn(task, name)
 
     def _spawn(self, coro: Any, name: str) -> None:
         self._tasks.append(asyncio.get_running_loop().create_task(coro, name=name))

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "interview_rt.interviews",
+    "interview_rt.delivery",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +260,9 @@ WEBHOOK_LEASE_SECONDS = int(os.environ.get("WEBHOOK_LEASE_SECONDS", "60"))
 # The runtime's AI worker also sends due webhooks, checking this often.
 WEBHOOK_POLL_SECONDS = float(os.environ.get("WEBHOOK_POLL_SECONDS", "2"))
 WEBHOOKS_INPROCESS = env_bool("WEBHOOKS_INPROCESS", True)
+# Periodic tasks the runtime starts beside the AI worker: name -> dotted path of a function of the
+# runtime returning a coroutine (or None: off); the runtime imports none of the apps that add one.
+RUNTIME_TASKS = {"webhooks": "interview_rt.delivery.sender.webhook_sender"}
 
 # --- AI providers ------------------------------------------------------------------------------
 AI_PROVIDER = os.environ.get("AI_PROVIDER", "embedded")

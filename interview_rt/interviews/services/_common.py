@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .. import payloads, rows, state, webhooks
+from .. import payloads, rows, signals, state
 from ..errors import ErrorCode, InterviewError
 from ..events import Emitted, Frame, append, feed
 from ..models import (
@@ -106,6 +106,6 @@ def _complete(session: AIInterviewSession, out: Emitted) -> AIInterviewResult:
         {"result": payloads.result_payload(result), "answers": [payloads.answer_summary(r) for r in answers]},
         out,
     )
-    # In the same transaction: the delivery exists exactly when the completion does.
-    webhooks.webhook_enqueue(**webhooks.completed_event(session, result, answers))
+    # In the same transaction: what subscribers write (a webhook delivery) commits with the completion.
+    signals.interview_completed.send(AIInterviewSession, session=session, result=result, answers=answers)
     return result

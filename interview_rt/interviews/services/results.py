@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from .. import audit, webhooks
+from .. import audit, signals
 from ..constants import (
     AuditAction,
 )
@@ -38,5 +38,5 @@ def result_review(
             target_id=str(result.session_id),
             details={"human_score": human_score, "final_decision": final_decision},
         )
-        webhooks.webhook_enqueue(**webhooks.result_reviewed_event(result))
+        signals.result_reviewed.send(AIInterviewResult, result=result)
     return result

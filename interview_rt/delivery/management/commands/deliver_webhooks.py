@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from interview_rt.interviews import webhooks
+from interview_rt.delivery import webhooks
 
 
 class Command(BaseCommand):

@@ -1,13 +1,14 @@
 """Signed webhooks out of a queue kept in the database.
 
 - `webhook_enqueue` adds one delivery per subscribed endpoint, inside the caller's transaction
-  (the completion or review that caused it commits with its deliveries, or neither does);
+  (the completion or review that caused it commits with its deliveries, or neither does); the
+  callers are the receivers of the lifecycle's and review's signals (`receivers.py`);
 - `webhook_claim_due` leases due deliveries and signs them (webhook_signature.py) for sending;
 - `webhook_record` logs an attempt and either marks the delivery delivered, schedules the next
   attempt with exponential backoff, or gives up after WEBHOOK_MAX_ATTEMPTS;
 - `webhook_deliver_due` is the whole loop with a blocking HTTP client (`manage.py
   deliver_webhooks`); the server runtime runs the same steps with an async client
-  (`interview_rt/runtime/webhooks.py`).
+  (`interview_rt/delivery/sender.py`, a task of the runtime).
 
 The queue survives restarts: a delivery is a row; a sender that dies mid-attempt leaves a lease
 that lapses after WEBHOOK_LEASE_SECONDS, and the next sender retakes it.
@@ -28,17 +29,11 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import payloads
-from .constants import DeliveryStatus, WebhookEvent
-from .models import (
-    AIInterviewResponse,
-    AIInterviewResult,
-    AIInterviewSession,
-    AnswerReview,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from interview_rt.interviews import payloads
+from interview_rt.interviews.constants import DeliveryStatus, WebhookEvent
+from interview_rt.interviews.models import AIInterviewResponse, AIInterviewResult, AIInterviewSession, AnswerReview
+
+from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .webhook_signature import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign
 
 USER_AGENT = "interview-rt-webhooks/1"

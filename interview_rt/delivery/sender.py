@@ -1,7 +1,7 @@
 """The periodic webhook task of a process that runs the AI worker: send due deliveries from the
 database queue with an async HTTP client, on the server's loop.
 
-The queue and its rules (leases, signing, backoff) are `interview_rt.interviews.webhooks`; this is
+The queue and its rules (leases, signing, backoff) are `interview_rt.delivery.webhooks`; this is
 only the driver, like `manage.py deliver_webhooks` is for cron. Database calls go through the
 worker lane, so a slow receiver never holds a database thread, and an acknowledgement never
 waits behind a webhook.
@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from django.conf import settings
 
-from interview_rt.interviews import webhooks
+from . import webhooks
 
 if TYPE_CHECKING:
-    from . import Runtime
+    from collections.abc import Coroutine
+
+    from interview_rt.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +54,8 @@ class WebhookSender:
                     sent = 0
                 if sent < BATCH:
                     await asyncio.sleep(settings.WEBHOOK_POLL_SECONDS)
+
+
+def webhook_sender(runtime: Runtime) -> Coroutine[Any, Any, None] | None:
+    """The runtime's task (RUNTIME_TASKS): the sender's loop, unless WEBHOOKS_INPROCESS is off."""
+    return WebhookSender(runtime).run() if settings.WEBHOOKS_INPROCESS else None
