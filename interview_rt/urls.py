@@ -8,7 +8,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from interview_rt import ops
-from interview_rt.interviews import pages, staff_pages
+from interview_rt.interviews import pages
+from interview_rt.review import staff_pages
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
@@ -30,6 +31,7 @@ handler500 = server_error
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("interview_rt.interviews.api.urls")),
+    path("api/", include("interview_rt.review.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Any other /api/ path: the JSON 404 (with DEBUG on Django would answer its HTML page, and
     # APPEND_SLASH would redirect or fail a POST).

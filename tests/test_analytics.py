@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import pytest
 
-from interview_rt.interviews import analytics as an
-from interview_rt.interviews.analytics import AnswerFact, SessionFact
+from interview_rt.review import analytics as an
+from interview_rt.review.analytics import AnswerFact, SessionFact
 
 
 def test_the_module_imports_no_django() -> None:
-    code = "import sys, interview_rt.interviews.analytics; assert not any(m.startswith('django') for m in sys.modules)"
+    code = "import sys, interview_rt.review.analytics; assert not any(m.startswith('django') for m in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

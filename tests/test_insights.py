@@ -11,8 +11,9 @@ import pytest
 from django.test import Client
 from drf_spectacular.generators import SchemaGenerator
 
-from interview_rt.interviews import reviews, services
+from interview_rt.interviews import services
 from interview_rt.interviews.models import AIInterviewSession, AuditEvent
+from interview_rt.review import reviews
 
 from .trust_helpers import answers_of, interview, staff_client, staff_user
 

@@ -24,7 +24,7 @@ def _project_apps_with_models() -> list[str]:
 
 
 def test_every_project_app_with_models_is_checked() -> None:
-    assert {"interviews", "delivery"} <= set(_project_apps_with_models())
+    assert {"interviews", "review", "delivery"} <= set(_project_apps_with_models())
 
 
 @pytest.mark.django_db

@@ -11,9 +11,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from interview_rt.interviews import rows, selectors, services
-from interview_rt.interviews.models import AIInterviewQuestion, AIInterviewSession, Calibration, SessionFrame
+from interview_rt.interviews import rows, services
+from interview_rt.interviews.models import AIInterviewQuestion, AIInterviewSession, SessionFrame
 from interview_rt.interviews.prepared import Insert, Select, SelectOne, Update
+from interview_rt.review import selectors
+from interview_rt.review.models import Calibration
 
 pytestmark = pytest.mark.django_db
 

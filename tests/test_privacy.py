@@ -17,16 +17,17 @@ from django.utils import timezone
 
 from interview_rt.delivery import webhooks
 from interview_rt.delivery.models import WebhookDelivery, WebhookEndpoint
-from interview_rt.interviews import links, reports, reviews
+from interview_rt.interviews import links
 from interview_rt.interviews.models import (
     AIInterviewResponse,
     AIInterviewSession,
     AuditEvent,
     Candidate,
-    ErasedSession,
     InterviewInvitation,
     SessionFrame,
 )
+from interview_rt.review import reports, reviews
+from interview_rt.review.models import ErasedSession
 
 from .trust_helpers import answers_of, interview, staff_client, staff_user
 
@@ -267,7 +268,8 @@ def test_adverse_impact_table_hides_small_groups(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_answers_of_erased_candidates_stop_being_graded_examples(people: dict[str, Any]) -> None:
-    from interview_rt.interviews import privacy, selectors
+    from interview_rt.interviews import privacy
+    from interview_rt.review import selectors
 
     question = AIInterviewResponse.objects.get(pk=people["review"].response_id).question.text
     assert selectors.graded_examples_for(question)

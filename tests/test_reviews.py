@@ -14,14 +14,10 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from ai_service.types import Evaluation, Provenance
-from interview_rt.interviews import reviews, selectors, services
-from interview_rt.interviews.models import (
-    AIInterviewResult,
-    AnswerReview,
-    AuditEvent,
-    Calibration,
-    ScoreRevision,
-)
+from interview_rt.interviews import services
+from interview_rt.interviews.models import AIInterviewResult, AuditEvent
+from interview_rt.review import reviews, selectors
+from interview_rt.review.models import AnswerReview, Calibration, ScoreRevision
 
 from .trust_helpers import QUESTION, answers_of, interview, staff_client, staff_user
 
@@ -172,7 +168,7 @@ def test_refit_learns_the_teams_leniency_and_new_grades_use_it(settings: Any) ->
     settings.CALIBRATION_MIN_PAIRS = 4
     # The project's own isotonic fit (the default is the grader's, which shrinks toward identity
     # on few reviews).
-    settings.CALIBRATION_FIT = "interview_rt.interviews.analytics.isotonic_fit"
+    settings.CALIBRATION_FIT = "interview_rt.review.analytics.isotonic_fit"
     user, _ = reviewed_pairs([(2, 4), (4, 6), (5, 7), (6, 8)])  # reviewers are 2 points kinder
     calibration = reviews.calibration_refit(actor=user)
     assert calibration.version == 1 and calibration.active and calibration.pair_count == 4
@@ -210,7 +206,7 @@ def test_refit_takes_any_fit_callable() -> None:
 
 def test_regrade_applies_a_new_calibration_and_keeps_history(settings: Any) -> None:
     settings.CALIBRATION_MIN_PAIRS = 3
-    settings.CALIBRATION_FIT = "interview_rt.interviews.analytics.isotonic_fit"
+    settings.CALIBRATION_FIT = "interview_rt.review.analytics.isotonic_fit"
     user, session = reviewed_pairs([(2, 4), (4, 6), (6, 8)])
     before = AIInterviewResult.objects.get(session=session)
     assert before.overall_score == 4.0
@@ -284,7 +280,7 @@ def test_calibrate_command(settings: Any) -> None:
     assert "calibration v1 (active), 3 pairs" in out.getvalue()
     assert "3 answer scores and 1 results changed" in out.getvalue()
     out = StringIO()
-    call_command("calibrate", "--fit", "interview_rt.interviews.analytics.isotonic_fit", "--no-activate", stdout=out)
+    call_command("calibrate", "--fit", "interview_rt.review.analytics.isotonic_fit", "--no-activate", stdout=out)
     assert "calibration v2 (inactive)" in out.getvalue() and "re-graded" not in out.getvalue()
     out = StringIO()
     call_command("calibrate", "--regrade-only", "--no-progress", stdout=out)
@@ -311,11 +307,11 @@ def test_the_default_fit_is_a_setting(settings: Any) -> None:
 @pytest.mark.parametrize(
     "model",
     [
-        "interviews/answerreview",
-        "interviews/calibration",
-        "interviews/scorerevision",
+        "review/answerreview",
+        "review/calibration",
+        "review/scorerevision",
         "interviews/auditevent",
-        "interviews/erasedsession",
+        "review/erasedsession",
         "delivery/webhookendpoint",
     ],
 )
@@ -344,7 +340,7 @@ def test_ai_service_leniency_fit_is_wired_by_dotted_path(settings: Any, monkeypa
         return Leniency()
 
     monkeypatch.setitem(sys.modules, "ai_service.grading.leniency", types.SimpleNamespace(fit_leniency=fit_leniency))
-    settings.CALIBRATION_FIT = "interview_rt.interviews.reviews.grading_leniency_fit"
+    settings.CALIBRATION_FIT = "interview_rt.review.reviews.grading_leniency_fit"
     user, _ = reviewed_pairs([(2, 4), (4, 6), (6, 8)])
     calibration = reviews.calibration_refit(actor=user, min_pairs=3)
     assert seen == [[(2, 4), (4, 6), (6, 8)]]

@@ -36,7 +36,7 @@ from interview_rt.delivery.webhook_signature import (
     sign,
     verify,
 )
-from interview_rt.interviews import reviews
+from interview_rt.review import reviews
 
 from .trust_helpers import answers_of, interview, staff_client, staff_user
 

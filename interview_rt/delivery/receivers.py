@@ -8,6 +8,7 @@ from typing import Any
 from django.dispatch import receiver
 
 from interview_rt.interviews import signals
+from interview_rt.review import signals as review_signals
 
 from . import webhooks
 
@@ -22,6 +23,6 @@ def result_reviewed(sender: Any, *, result: Any, **kwargs: Any) -> None:
     webhooks.webhook_enqueue(**webhooks.result_reviewed_event(result))
 
 
-@receiver(signals.answer_reviewed, dispatch_uid="delivery.answer_reviewed")
+@receiver(review_signals.answer_reviewed, dispatch_uid="delivery.answer_reviewed")
 def answer_reviewed(sender: Any, *, review: Any, **kwargs: Any) -> None:
     webhooks.webhook_enqueue(**webhooks.answer_reviewed_event(review))

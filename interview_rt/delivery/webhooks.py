@@ -31,7 +31,8 @@ from django.utils import timezone
 
 from interview_rt.interviews import payloads
 from interview_rt.interviews.constants import DeliveryStatus, WebhookEvent
-from interview_rt.interviews.models import AIInterviewResponse, AIInterviewResult, AIInterviewSession, AnswerReview
+from interview_rt.interviews.models import AIInterviewResponse, AIInterviewResult, AIInterviewSession
+from interview_rt.review.models import AnswerReview
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from .webhook_signature import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, sign

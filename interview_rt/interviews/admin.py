@@ -12,16 +12,12 @@ from .models import (
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
-    AnswerReview,
     AuditEvent,
-    Calibration,
     Candidate,
-    ErasedSession,
     FeedFrame,
     IntegritySignal,
     InterviewInvitation,
     Job,
-    ScoreRevision,
     SessionFrame,
 )
 
@@ -110,33 +106,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(AnswerReview)
-class AnswerReviewAdmin(ReadOnlyAdmin):
-    list_display = ["response", "score", "ai_score", "reviewer_name", "current", "created_at"]
-    list_filter = ["current", "reviewer_name"]
-
-
-@admin.register(Calibration)
-class CalibrationAdmin(ReadOnlyAdmin):
-    list_display = ["version", "active", "fit_name", "pair_count", "created_by", "created_at"]
-
-
-@admin.register(ScoreRevision)
-class ScoreRevisionAdmin(ReadOnlyAdmin):
-    list_display = ["session", "kind", "score", "raw_score", "recommendation", "reason", "replaced_at"]
-    list_filter = ["kind"]
-
-
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "actor_name", "action", "target_type", "target_id"]
     list_filter = ["action"]
     search_fields = ["target_id", "actor_name"]
-
-
-@admin.register(ErasedSession)
-class ErasedSessionAdmin(ReadOnlyAdmin):
-    list_display = ["job_title", "month", "status", "overall_score", "erased_at"]
 
 
 @admin.register(AdminAction)

@@ -1,5 +1,5 @@
-"""Privacy: erasure of a candidate everywhere, retention purges, the optional self-reported group,
-and the audit of exports.
+"""Privacy: erasure of a candidate everywhere, retention purges and the optional self-reported group
+(exports are audited where they are made, `review/reports.export_record`).
 
 Erasure deletes the candidate's rows (invitations, sessions, questions, answers, reviews, score
 history, results, the frame log), the admin's change log about them, and the payloads of webhook
@@ -24,8 +24,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from interview_rt.delivery.models import WebhookDelivery
+from interview_rt.review import reports
+from interview_rt.review.models import AnswerReview, ScoreRevision
 
-from . import audit, links, reports
+from . import audit, links
 from .constants import MAX_DEMOGRAPHIC_GROUP_CHARS, AuditAction, DeliveryStatus
 from .errors import ErrorCode, InterviewError
 from .models import (
@@ -33,10 +35,8 @@ from .models import (
     AIInterviewResponse,
     AIInterviewResult,
     AIInterviewSession,
-    AnswerReview,
     Candidate,
     InterviewInvitation,
-    ScoreRevision,
     SessionFrame,
 )
 
@@ -282,18 +282,3 @@ def candidate_self_report_state(*, token: str) -> dict[str, Any]:
     invitation = links.read_token(token, now=timezone.now())
     group = invitation.candidate.demographic_group
     return {"group": group, "consented": group is not None, "options": demographic_options()}
-
-
-# --- exports --------------------------------------------------------------------------------------
-
-
-def export_record(*, actor: Any, kind: str, filters: dict[str, Any], target_id: str = "") -> None:
-    """Audit an export of personal data (CSV, printable report) before it is served."""
-    with transaction.atomic():
-        audit.record(
-            actor=actor,
-            action=AuditAction.EXPORTED,
-            target_type=kind,
-            target_id=target_id,
-            details={"filters": filters},
-        )

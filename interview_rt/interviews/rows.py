@@ -17,18 +17,12 @@ from django.db.models import Q
 
 from ai_service.types import Evaluation
 
-from . import analytics, scoring, state
+from . import scoring, state
 from .constants import EvaluationStatus
 from .errors import ErrorCode, InterviewError
-from .models import (
-    AIInterviewQuestion,
-    AIInterviewResponse,
-    AIInterviewSession,
-    Calibration,
-    IntegritySignal,
-    WorkerBeat,
-)
+from .models import AIInterviewQuestion, AIInterviewResponse, AIInterviewSession, IntegritySignal, WorkerBeat
 from .prepared import Select, SelectOne, Update
+from .standard import Calibration
 from .text import clean, clean_json
 
 # Primary keys arrive as UUIDs from the ORM and as strings from clients and messages.
@@ -250,7 +244,7 @@ def calibrated(raw_score: float | None, calibration: Calibration | None) -> tupl
     """(score shown, calibration version) of a raw AI score."""
     if raw_score is None or calibration is None:
         return raw_score, None
-    return analytics.apply_mapping(calibration.mapping, raw_score), calibration.version
+    return calibration.apply(raw_score), calibration.version
 
 
 def question_key(text: str) -> str:

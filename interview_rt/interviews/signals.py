@@ -14,5 +14,3 @@ from django.dispatch import Signal
 interview_completed = Signal()
 # Staff reviewed a session's result: sender=AIInterviewResult, result=.
 result_reviewed = Signal()
-# A reviewer scored an answer: sender=AnswerReview, review=.
-answer_reviewed = Signal()

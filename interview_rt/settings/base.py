@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "interview_rt.interviews",
+    "interview_rt.review",
     "interview_rt.delivery",
 ]
 
@@ -239,7 +240,10 @@ GRADED_EXAMPLES_LIMIT = int(os.environ.get("GRADED_EXAMPLES_LIMIT", "50"))
 CALIBRATION_MIN_PAIRS = int(os.environ.get("CALIBRATION_MIN_PAIRS", "20"))
 # The leniency fit (dotted path): (raw AI scores, human scores) -> mapping table or monotone function.
 # The grader's own leniency fit (ai_service.grading), so the embedded grader applies it itself.
-CALIBRATION_FIT = os.environ.get("CALIBRATION_FIT", "interview_rt.interviews.reviews.grading_leniency_fit")
+CALIBRATION_FIT = os.environ.get("CALIBRATION_FIT", "interview_rt.review.reviews.grading_leniency_fit")
+# Where grading reads the team's standard (graded examples, the active calibration): a class, by
+# dotted path, implementing interviews.standard.GradingStandard (the lifecycle imports no app above it).
+GRADING_STANDARD = "interview_rt.review.selectors.ReviewStandard"
 # Bootstrap resamples behind each confidence interval on the analytics page.
 ANALYTICS_BOOTSTRAP_RESAMPLES = int(os.environ.get("ANALYTICS_BOOTSTRAP_RESAMPLES", "1000"))
 

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interview_rt.review.api.reviews import StrictCharField
 from interview_rt.runtime import candidate_db
 
 from .. import privacy, schemas
@@ -20,7 +21,6 @@ from ..errors import InterviewError
 from . import bodies
 from .errors import error_response
 from .public import _body, allow
-from .reviews import StrictCharField
 
 
 @csrf_exempt

@@ -1,6 +1,7 @@
-"""Staff endpoints (DRF): invitations, sessions, results with provenance and integrity signals,
-human review, live actions. Session, basic or token authentication; each view names the
-permission it needs (`constants.ROLE_PERMISSIONS`) and sees only the jobs the user may see."""
+"""Staff endpoints (DRF): invitations, sessions, live actions (a session's result with its human
+reviews is the review app's, `review/api/sessions.py`). Session, basic or token authentication;
+each view names the permission it needs (`constants.ROLE_PERMISSIONS`) and sees only the jobs the
+user may see."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from interview_rt.runtime import publish, runtime
 
-from .. import access, links, payloads, schemas, selectors, services
+from .. import access, links, payloads, schemas, services
 from ..constants import (
     DEFAULT_QUESTION_COUNT,
     DEFAULT_TIME_LIMIT_SECONDS,
@@ -26,7 +27,6 @@ from ..constants import (
     MIN_TIME_LIMIT_SECONDS,
     FeedbackMode,
     Permission,
-    Recommendation,
     Status,
 )
 from ..errors import ErrorCode, InterviewError
@@ -69,12 +69,6 @@ class SessionSummarySerializer(serializers.ModelSerializer):
             "started_at",
             "completed_at",
         ]
-
-
-class ReviewSerializer(serializers.Serializer):
-    human_score = serializers.FloatField(min_value=0, max_value=10, required=False, allow_null=True)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
-    final_decision = serializers.ChoiceField(choices=[str(r) for r in Recommendation])
 
 
 class InvitationSerializer(serializers.Serializer):
@@ -152,31 +146,6 @@ class SessionListView(StaffView):
                 )
             qs = qs.filter(status=status)
         return Response(SessionSummarySerializer(qs[:200], many=True).data)
-
-
-class SessionResultView(StaffView):
-    @extend_schema(responses=dict)
-    def get(self, request: Request, session_id: str) -> Response:
-        session = access.session_for(request.user, session_id, Permission.VIEW)
-        return Response(selectors.session_result_detail(session=session))
-
-
-class ResultReviewView(StaffView):
-    required = Permission.REVIEW
-
-    @extend_schema(request=ReviewSerializer, responses=dict)
-    def post(self, request: Request, session_id: str) -> Response:
-        session = access.session_for(request.user, session_id, Permission.REVIEW)
-        body = ReviewSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        services.result_review(
-            session_id=session.id,
-            reviewer=request.user,
-            human_score=body.validated_data.get("human_score"),
-            notes=body.validated_data.get("notes", ""),
-            final_decision=body.validated_data["final_decision"],
-        )
-        return Response(selectors.session_result_detail(session=session))
 
 
 class SessionActionsView(StaffView):

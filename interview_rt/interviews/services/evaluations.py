@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from ai_service.types import Evaluation
 
-from .. import payloads, rows, selectors, state
+from .. import payloads, rows, standard, state
 from ..constants import (
     MAX_EVALUATION_ATTEMPTS,
     MAX_FOLLOW_UP_CHARS,
@@ -23,14 +23,10 @@ from ..constants import (
     FeedbackMode,
 )
 from ..events import Emitted, append
-from ..models import (
-    AIInterviewQuestion,
-    AIInterviewResponse,
-    AIInterviewSession,
-    Calibration,
-)
+from ..models import AIInterviewQuestion, AIInterviewResponse, AIInterviewSession
 from ..prepared import SelectOne
 from ..rows import Id, locked, parse_uuid, state_of
+from ..standard import Calibration
 from ..text import clean
 from ._common import (
     _ask,
@@ -62,9 +58,9 @@ class EvaluationJob:
     key_points: tuple[str, ...]
     competency: str
     attempts: int
-    # Reviewed answers of the same question (selectors.graded_examples_for), for the grader;
-    # the worker passes them on and hands their ids back to evaluation_store as provenance.
-    graded_examples: tuple[selectors.GradedExample, ...] = ()
+    # Reviewed answers of the same question (the grading standard's, standard.py), for the
+    # grader; the worker passes them on and hands their ids back to evaluation_store as provenance.
+    graded_examples: tuple[standard.GradedExample, ...] = ()
     # The active team calibration (version, mapping JSON), for a provider that applies it
     # itself; the worker then tells evaluation_store so (calibration_applied=version).
     calibration: Calibration | None = None
@@ -103,8 +99,8 @@ def _evaluation_job(r: AIInterviewResponse, question: AIInterviewQuestion, claim
         key_points=tuple(question.key_points or ()),
         competency=question.competency,
         attempts=r.attempts,
-        graded_examples=tuple(selectors.graded_examples_for(question, exclude_response_id=r.id)),
-        calibration=selectors.active_calibration(),
+        graded_examples=tuple(standard.current().graded_examples(question, exclude_response_id=r.id)),
+        calibration=standard.current().active_calibration(),
         received_at=r.received_at,
         claimed_at=claimed_at,
     )
@@ -150,7 +146,7 @@ def evaluation_store(
             evaluation,
             error_kind,
             now,
-            calibration=(selectors.active_calibration() if isinstance(calibration, _Unset) else calibration)
+            calibration=(standard.current().active_calibration() if isinstance(calibration, _Unset) else calibration)
             if calibration_applied is None
             else None,
             provider_calibration_version=calibration_applied,

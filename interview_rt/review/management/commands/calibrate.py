@@ -18,8 +18,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.module_loading import import_string
 from tqdm import tqdm
 
-from interview_rt.interviews import reviews
 from interview_rt.interviews.errors import InterviewError
+from interview_rt.review import reviews
 
 
 class Command(BaseCommand):

@@ -15,8 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import privacy, reports
-from . import bodies
+from interview_rt.interviews.api import bodies
+
+from .. import reports
 
 FILTERS = [
     OpenApiParameter("job", str, description="a job title, exactly"),
@@ -64,7 +65,7 @@ def _export(
 ) -> StreamingHttpResponse:
     filters = reports.Filters.from_params(request.query_params)
     # Audited before the first byte leaves: an export that fails halfway was still an export.
-    privacy.export_record(actor=request.user, kind=kind, filters=filters.as_dict())
+    reports.export_record(actor=request.user, kind=kind, filters=filters.as_dict())
     response = StreamingHttpResponse(csv_stream(header, rows(filters)), content_type="text/csv; charset=utf-8")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     response["Content-Disposition"] = f'attachment; filename="{kind}-{stamp}.csv"'

@@ -11,8 +11,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.safestring import mark_safe
 
-from . import analytics, charts, privacy, reports, selectors
-from .errors import InterviewError
+from interview_rt.interviews import selectors
+from interview_rt.interviews.errors import InterviewError
+
+from . import analytics, charts, reports
 
 
 def _intervals(rows: list[dict[str, Any]], label: str, metric: str, **axis: Any) -> str:
@@ -95,5 +97,5 @@ def session_report_page(request: HttpRequest, session_id: str) -> HttpResponse:
     if session is None:
         raise Http404("No such session.")
     # A report holds personal data: opening it is an export, and audited like one.
-    privacy.export_record(actor=request.user, kind="report", filters={}, target_id=str(session.pk))
+    reports.export_record(actor=request.user, kind="report", filters={}, target_id=str(session.pk))
     return render(request, "interviews/staff/report.html", reports.session_report(session=session))

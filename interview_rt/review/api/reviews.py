@@ -10,12 +10,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interview_rt.interviews.api import bodies
+from interview_rt.interviews.constants import MAX_REVIEW_NOTE_CHARS
+from interview_rt.interviews.errors import ErrorCode, InterviewError
+from interview_rt.interviews.models import AIInterviewQuestion
+from interview_rt.interviews.rows import parse_uuid
+
 from .. import reviews, selectors
-from ..constants import MAX_REVIEW_NOTE_CHARS
-from ..errors import ErrorCode, InterviewError
-from ..models import AIInterviewQuestion
-from ..rows import parse_uuid
-from . import bodies
 
 
 class StrictFloatField(serializers.FloatField):

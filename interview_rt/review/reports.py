@@ -14,12 +14,17 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import QuerySet
 
-from . import analytics, rows
+from interview_rt.interviews import audit, rows
+from interview_rt.interviews.constants import AuditAction
+from interview_rt.interviews.errors import ErrorCode, InterviewError
+from interview_rt.interviews.models import AIInterviewResponse, AIInterviewResult, AIInterviewSession
+
+from . import analytics
 from .analytics import AnswerFact, SessionFact
-from .errors import ErrorCode, InterviewError
-from .models import AIInterviewResponse, AIInterviewResult, AIInterviewSession, AnswerReview, ErasedSession
+from .models import AnswerReview, ErasedSession
 
 
 @dataclass(frozen=True)
@@ -355,3 +360,18 @@ def erasure_facts(session: AIInterviewSession) -> ErasedSession:
             for a in fact.answers
         ],
     )
+
+
+# --- exports --------------------------------------------------------------------------------------
+
+
+def export_record(*, actor: Any, kind: str, filters: dict[str, Any], target_id: str = "") -> None:
+    """Audit an export of personal data (CSV, printable report) before it is served."""
+    with transaction.atomic():
+        audit.record(
+            actor=actor,
+            action=AuditAction.EXPORTED,
+            target_type=kind,
+            target_id=target_id,
+            details={"filters": filters},
+        )

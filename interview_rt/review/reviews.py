@@ -23,17 +23,14 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.module_loading import import_string
 
-from . import analytics, audit, rows, selectors, signals
-from .constants import MAX_REVIEW_NOTE_CHARS, AuditAction, EvaluationStatus
-from .errors import ErrorCode, InterviewError
-from .models import (
-    AIInterviewResponse,
-    AIInterviewResult,
-    AnswerReview,
-    Calibration,
-    ScoreRevision,
-)
-from .rows import Id, parse_uuid
+from interview_rt.interviews import audit, rows
+from interview_rt.interviews.constants import MAX_REVIEW_NOTE_CHARS, AuditAction, EvaluationStatus
+from interview_rt.interviews.errors import ErrorCode, InterviewError
+from interview_rt.interviews.models import AIInterviewResponse, AIInterviewResult
+from interview_rt.interviews.rows import Id, parse_uuid
+
+from . import analytics, selectors, signals
+from .models import AnswerReview, Calibration, ScoreRevision
 
 # A fit takes (raw AI scores, human scores) and returns a stored mapping (analytics.PIECEWISE
 # table, or leniency JSON with `knots`), an object with `to_json()` giving one (ai_service's
@@ -96,7 +93,7 @@ def answer_review(*, response_id: Id, reviewer: Any, score: object, note: object
 
 def grading_leniency_fit(ai: Sequence[float], human: Sequence[float]) -> Any:
     """`ai_service.grading`'s leniency fit as a CALIBRATION_FIT
-    (`interview_rt.interviews.reviews.grading_leniency_fit`): it takes (zero-shot score, reviewer
+    (`interview_rt.review.reviews.grading_leniency_fit`): it takes (zero-shot score, reviewer
     score) pairs and returns a `Leniency`, stored as its JSON."""
     from ai_service.grading.leniency import fit_leniency  # lands with the grading engineer's work
 
