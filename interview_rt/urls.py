@@ -32,6 +32,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("interview_rt.interviews.api.urls")),
     path("api/", include("interview_rt.review.api.urls")),
+    path("api/", include("interview_rt.privacy.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # Any other /api/ path: the JSON 404 (with DEBUG on Django would answer its HTML page, and
     # APPEND_SLASH would redirect or fail a POST).

@@ -268,7 +268,7 @@ def test_adverse_impact_table_hides_small_groups(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_answers_of_erased_candidates_stop_being_graded_examples(people: dict[str, Any]) -> None:
-    from interview_rt.interviews import privacy
+    from interview_rt.privacy import services as privacy
     from interview_rt.review import selectors
 
     question = AIInterviewResponse.objects.get(pk=people["review"].response_id).question.text

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "interview_rt.interviews",
     "interview_rt.review",
     "interview_rt.delivery",
+    "interview_rt.privacy",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import privacy, public, staff, staffing
+from . import public, staff, staffing
 
 # The lifecycle's endpoints; the project's urls.py adds the other apps' under the same /api/.
 urlpatterns = [
@@ -23,6 +23,4 @@ urlpatterns = [
     path("ai-interview/staff/users/<str:username>/", staffing.StaffUserView.as_view(), name="staff-user"),
     path("ai-interview/staff/jobs/", staffing.JobTeamsView.as_view(), name="staff-jobs"),
     path("ai-interview/staff/jobs/<int:job_id>/", staffing.JobTeamView.as_view(), name="staff-job"),
-    path("ai-interview/erasures/", privacy.ErasureView.as_view(), name="erasures"),
-    path("interviews/access/<str:token>/demographics/", privacy.demographics_view, name="interview-demographics"),
 ]

@@ -24,13 +24,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from interview_rt.delivery.models import WebhookDelivery
-from interview_rt.review import reports
-from interview_rt.review.models import AnswerReview, ScoreRevision
-
-from . import audit, links
-from .constants import MAX_DEMOGRAPHIC_GROUP_CHARS, AuditAction, DeliveryStatus
-from .errors import ErrorCode, InterviewError
-from .models import (
+from interview_rt.interviews import audit, links
+from interview_rt.interviews.constants import MAX_DEMOGRAPHIC_GROUP_CHARS, AuditAction, DeliveryStatus
+from interview_rt.interviews.errors import ErrorCode, InterviewError
+from interview_rt.interviews.models import (
     AIInterviewQuestion,
     AIInterviewResponse,
     AIInterviewResult,
@@ -39,6 +36,8 @@ from .models import (
     InterviewInvitation,
     SessionFrame,
 )
+from interview_rt.review import reports
+from interview_rt.review.models import AnswerReview, ScoreRevision
 
 REDACTED = {"redacted": True}
 

@@ -13,14 +13,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from interview_rt.interviews import schemas
+from interview_rt.interviews.api import bodies
+from interview_rt.interviews.api.errors import error_response
+from interview_rt.interviews.api.public import _body, allow
+from interview_rt.interviews.errors import InterviewError
 from interview_rt.review.api.reviews import StrictCharField
 from interview_rt.runtime import candidate_db
 
-from .. import privacy, schemas
-from ..errors import InterviewError
-from . import bodies
-from .errors import error_response
-from .public import _body, allow
+from . import services as privacy
 
 
 @csrf_exempt

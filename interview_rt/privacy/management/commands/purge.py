@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from interview_rt.interviews import privacy
+from interview_rt.privacy import services as privacy
 
 UNITS = {"h": "hours", "d": "days", "w": "weeks"}
 
