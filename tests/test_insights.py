@@ -76,12 +76,20 @@ def test_analytics_filters(data: dict[str, Any]) -> None:
     assert [j["job"] for j in only["jobs"]] == ["Data Engineer"] and only["funnel"]["sessions"] == 1
     assert client.get(ANALYTICS, {"since": "2999-01-01"}).json()["funnel"]["sessions"] == 0
     assert client.get(ANALYTICS, {"until": "2999-01-01T00:00:00+00:00"}).json()["funnel"]["sessions"] == 4
-    bad = client.get(ANALYTICS, {"since": "yesterday"})
-    assert bad.status_code == 400 and bad.json() == {
-        "code": "invalid_field",
-        "message": "since must be an ISO date or datetime",
-        "field": "since",
-    }
+    # The document's formats (date, date-time with an offset), empty for no bound; no other ISO forms.
+    assert client.get(ANALYTICS, {"since": "", "until": "2999-01-01T00:00:00Z"}).json()["funnel"]["sessions"] == 4
+    # An offset that takes the earliest date-time out of range is simply no bound, not a 500.
+    assert client.get(ANALYTICS, {"since": "0001-01-01T00:00:00+23:59"}).json()["funnel"]["sessions"] == 4
+    for value in ("yesterday", "2999-01-01T00:00:00", "29990101", " 2999-01-01"):
+        bad = client.get(ANALYTICS, {"since": value})
+        assert bad.status_code == 400 and bad.json() == {
+            "code": "invalid_field",
+            "message": "since must be an RFC 3339 date or date-time (with an offset)",
+            "field": "since",
+        }, value
+    # An export refuses the same way, as JSON, even when the client asked for CSV.
+    refused = client.get(SESSIONS_CSV, {"until": "nope"}, HTTP_ACCEPT="text/csv")
+    assert refused.status_code == 400 and refused.json()["field"] == "until", refused.content
 
 
 def test_analytics_needs_staff(data: dict[str, Any]) -> None:

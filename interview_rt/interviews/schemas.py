@@ -495,10 +495,13 @@ class FeedResume(_StaffIn):
 # Each live action's fields, declared once: the staff socket's frames and the REST actions body
 # (below) both validate with these, and the services take what they validated.
 _NonBlank = BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)
+# Not empty once trimmed: the JSON schema's minLength counts the untrimmed text, so it also says
+# "not only whitespace" (schema only: the trim and min_length are what validate).
+_NOT_BLANK = Field(min_length=1, json_schema_extra={"pattern": r"\S"})
 
 
 class MessageFields(_In):
-    text: Annotated[str, _NonBlank, Field(min_length=1, max_length=MAX_MESSAGE_CHARS)]
+    text: Annotated[str, _NonBlank, _NOT_BLANK, Field(max_length=MAX_MESSAGE_CHARS)]
 
 
 class ExtendFields(_In):
@@ -506,10 +509,10 @@ class ExtendFields(_In):
 
 
 class AddQuestionFields(_In):
-    text: Annotated[str, _NonBlank, Field(min_length=1, max_length=MAX_FOLLOW_UP_CHARS)]
+    text: Annotated[str, _NonBlank, _NOT_BLANK, Field(max_length=MAX_FOLLOW_UP_CHARS)]
     key_points: (
         Annotated[
-            list[Annotated[str, _NonBlank, Field(min_length=1, max_length=MAX_KEY_POINT_CHARS)]],
+            list[Annotated[str, _NonBlank, _NOT_BLANK, Field(max_length=MAX_KEY_POINT_CHARS)]],
             Field(max_length=MAX_KEY_POINTS),
         ]
         | None

@@ -7,6 +7,7 @@ The statistics themselves are pure (`analytics.py`); this module only turns rows
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -58,7 +59,8 @@ class Filters:
 
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Filters:
-        """From query parameters `job`, `since`, `until` (ISO dates or datetimes, UTC if naive)."""
+        """From query parameters `job`, `since`, `until` (an RFC 3339 date, midnight UTC, or
+        date-time with its offset; empty: no bound)."""
         return cls(
             job=(params.get("job") or "").strip() or None,
             since=_when(params, "since"),
@@ -73,15 +75,30 @@ class Filters:
         }
 
 
+# The OpenAPI formats `date` and `date-time` (RFC 3339), as the API documents `since` and `until`.
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", re.IGNORECASE)
+_EARLIEST, _LATEST = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+
+
 def _when(params: Mapping[str, str], name: str) -> datetime | None:
-    raw = (params.get(name) or "").strip()
+    raw = params.get(name) or ""
     if not raw:
         return None
     try:
-        value = datetime.fromisoformat(raw)
+        if _DATE.fullmatch(raw):
+            return datetime.combine(date.fromisoformat(raw), datetime.min.time(), UTC)
+        if not _DATE_TIME.fullmatch(raw):
+            raise ValueError(raw)
+        value = datetime.fromisoformat(raw.upper())
     except ValueError:
-        raise InterviewError(ErrorCode.INVALID_FIELD, f"{name} must be an ISO date or datetime", field=name) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+        raise InterviewError(
+            ErrorCode.INVALID_FIELD, f"{name} must be an RFC 3339 date or date-time (with an offset)", field=name
+        ) from None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before any UTC datetime: no bound
+        return _EARLIEST if value.year == 1 else _LATEST
 
 
 # --- facts ----------------------------------------------------------------------------------------

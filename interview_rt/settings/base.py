@@ -186,7 +186,7 @@ LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "interview_rt.interviews.api.openapi.AutoSchema",
     # Token first: its WWW-Authenticate header makes a missing login a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Basic auth with its password checks rate-limited per address. First, so a request

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.http import JsonResponse
 from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -29,7 +30,16 @@ def error_response(exc: InterviewError) -> JsonResponse:
     return JsonResponse(exc.as_dict(), status=exc.status)
 
 
+def _as_json(context: dict[str, Any]) -> None:
+    # An error is the JSON body even where the client asked for CSV (the exports), whose renderer
+    # would drop it and leave a bare status.
+    request = context.get("request")
+    if request is not None and getattr(request, "accepted_media_type", "") != "application/json":
+        request.accepted_renderer, request.accepted_media_type = JSONRenderer(), "application/json"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    _as_json(context)
     if isinstance(exc, InterviewError):
         return Response(exc.as_dict(), status=exc.status)
     response = drf_exception_handler(exc, context)

@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular import openapi
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from pydantic import BaseModel, ValidationError
+from rest_framework import serializers
+
 from ..errors import CODES
 from ..schemas import (
     OPENAPI_MODELS,
@@ -19,6 +25,56 @@ from ..schemas import (
 )
 
 REF = "#/components/schemas/{model}"
+
+# What DRF's CharField refuses beyond its lengths, as patterns: NUL anywhere (PostgreSQL cannot
+# store it), and, unless blank is allowed, a text that is empty once trimmed.
+NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def uuid_path(name: str) -> OpenApiParameter:
+    """A path parameter the view parses as a UUID (the URL pattern takes any text, so that a
+    malformed one is a clear `invalid_field` or a 404 rather than Django's page)."""
+    return OpenApiParameter(name, OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+FORMATTED = (
+    serializers.EmailField,
+    serializers.RegexField,
+    serializers.URLField,
+    serializers.UUIDField,
+    serializers.IPAddressField,
+)
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, saying what the staff views' request bodies really require."""
+
+    def _map_serializer_field(self, field: Any, direction: Any, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        # Formats and patterns of their own (email, username) already exclude blanks and NUL.
+        plain = isinstance(field, serializers.CharField) and not isinstance(field, FORMATTED)
+        if direction == "request" and plain:
+            schema["pattern"] = NO_NUL if field.allow_blank else NOT_BLANK
+        return schema
+
+    def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(serializer, direction)
+        # A pydantic union body (a staff action) has no `required` for drf-spectacular to read,
+        # yet an absent body is refused unless the model accepts {}.
+        if not required and isinstance(serializer, type) and issubclass(serializer, BaseModel):
+            try:
+                serializer.model_validate({})
+            except ValidationError:
+                required = True
+        return schema, required
+
+    def resolve_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> Any:
+        # drf-spectacular makes PATCH bodies partial (nothing required), as DRF's generic views do;
+        # these views validate a PATCH body whole, so a required field stays required.
+        if getattr(serializer, "partial", False) and self.method == "PATCH":
+            serializer.partial = False
+        return super().resolve_serializer(serializer, direction, bypass_extensions)
 
 
 def _ref(model: type) -> dict[str, str]:

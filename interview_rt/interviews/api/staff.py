@@ -31,6 +31,7 @@ from ..constants import (
 )
 from ..errors import ErrorCode, InterviewError
 from ..models import AdminAction, AIInterviewSession
+from .openapi import uuid_path
 
 
 class StaffRole(permissions.BasePermission):
@@ -125,7 +126,7 @@ class InvitationRevokeView(APIView):
     """POST /api/ai-interview/invitations/<id>/revoke/: the link stops working at once; the
     session's open sockets are closed with 4403."""
 
-    @extend_schema(request=None, responses=dict)
+    @extend_schema(parameters=[uuid_path("invitation_id")], request=None, responses=dict)
     def post(self, request: Request, invitation_id: str) -> Response:
         runtime.publish(services.invitation_revoke(invitation_id=invitation_id))
         return Response({"invitation_id": invitation_id, "revoked": True})
@@ -155,13 +156,15 @@ class SessionActionsView(StaffView):
         self.required = Permission.ACT if self.request.method == "POST" else Permission.VIEW
         return super().get_permissions()
 
-    @extend_schema(responses=schemas.ActionList)
+    @extend_schema(parameters=[uuid_path("session_id")], responses=schemas.ActionList)
     def get(self, request: Request, session_id: str) -> Response:
         session = access.session_for(request.user, session_id, Permission.VIEW)
         actions = AdminAction.objects.filter(session=session).order_by("id")
         return Response([payloads.action_payload(a) for a in actions])
 
-    @extend_schema(request=schemas.ActionRequest, responses={201: schemas.ActionOut})
+    @extend_schema(
+        parameters=[uuid_path("session_id")], request=schemas.ActionRequest, responses={201: schemas.ActionOut}
+    )
     def post(self, request: Request, session_id: str) -> Response:
         # The same field declarations as the staff socket's frames (schemas.py), so both refuse alike.
         action = schemas.parse_action(request.data)

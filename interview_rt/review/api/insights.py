@@ -19,10 +19,19 @@ from interview_rt.interviews.api import bodies
 
 from .. import reports
 
+# What reports.Filters.from_params parses: a date (midnight UTC), a date-time with its offset, or
+# empty (no bound).
+WHEN = {
+    "anyOf": [
+        {"type": "string", "format": "date"},
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "maxLength": 0},
+    ]
+}
 FILTERS = [
     OpenApiParameter("job", str, description="a job title, exactly"),
-    OpenApiParameter("since", str, description="sessions created at or after (ISO date or datetime, UTC)"),
-    OpenApiParameter("until", str, description="sessions created before (ISO date or datetime, UTC)"),
+    OpenApiParameter("since", WHEN, description="sessions created at or after (RFC 3339 date or date-time)"),
+    OpenApiParameter("until", WHEN, description="sessions created before (RFC 3339 date or date-time)"),
 ]
 
 

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from interview_rt.interviews.api import bodies
+from interview_rt.interviews.api.openapi import uuid_path
 from interview_rt.interviews.constants import MAX_REVIEW_NOTE_CHARS
 from interview_rt.interviews.errors import ErrorCode, InterviewError
 from interview_rt.interviews.models import AIInterviewQuestion
@@ -56,7 +57,9 @@ def _regrade(actor: Any) -> dict[str, Any]:
 
 class AnswerReviewView(APIView):
     @extend_schema(
-        responses=bodies.AnswerReviewStateOut, summary="An answer's AI score, its current review and history"
+        parameters=[uuid_path("response_id")],
+        responses=bodies.AnswerReviewStateOut,
+        summary="An answer's AI score, its current review and history",
     )
     def get(self, request: Request, response_id: str) -> Response:
         state = selectors.answer_review_state(response_id=response_id)
@@ -65,6 +68,7 @@ class AnswerReviewView(APIView):
         return Response(state)
 
     @extend_schema(
+        parameters=[uuid_path("response_id")],
         request=AnswerReviewRequest,
         responses={201: bodies.AnswerReviewStateOut},
         summary="Score an answer (0-10, with a note); supersedes its current review",
@@ -83,6 +87,7 @@ class AnswerReviewView(APIView):
 
 class GradedExamplesView(APIView):
     @extend_schema(
+        parameters=[uuid_path("question_id")],
         responses=bodies.GradedExampleList,
         summary="The reviewed answers of a question (by its text, in every session): the grader's examples",
     )

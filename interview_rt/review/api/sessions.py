@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interview_rt.interviews import access, services
+from interview_rt.interviews.api.openapi import uuid_path
 from interview_rt.interviews.api.staff import StaffView
 from interview_rt.interviews.constants import Permission, Recommendation
 
@@ -23,7 +24,7 @@ class ReviewSerializer(serializers.Serializer):
 
 
 class SessionResultView(StaffView):
-    @extend_schema(responses=dict)
+    @extend_schema(parameters=[uuid_path("session_id")], responses=dict)
     def get(self, request: Request, session_id: str) -> Response:
         session = access.session_for(request.user, session_id, Permission.VIEW)
         return Response(selectors.session_result_detail(session=session))
@@ -32,7 +33,7 @@ class SessionResultView(StaffView):
 class ResultReviewView(StaffView):
     required = Permission.REVIEW
 
-    @extend_schema(request=ReviewSerializer, responses=dict)
+    @extend_schema(parameters=[uuid_path("session_id")], request=ReviewSerializer, responses=dict)
     def post(self, request: Request, session_id: str) -> Response:
         session = access.session_for(request.user, session_id, Permission.REVIEW)
         body = ReviewSerializer(data=request.data)
