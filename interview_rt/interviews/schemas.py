@@ -38,7 +38,7 @@ from .constants import (
 )
 from .errors import ErrorCode, InterviewError
 from .state import Awaiting
-from .text import SURROGATE_ESCAPE, clean_json
+from .text import SPACES, SURROGATE_ESCAPE, clean_json
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 # The last instant a datetime can hold (9999-12-31), in ms since the epoch.
@@ -497,7 +497,7 @@ class FeedResume(_StaffIn):
 _NonBlank = BeforeValidator(lambda v: v.strip() if isinstance(v, str) else v)
 # Not empty once trimmed: the JSON schema's minLength counts the untrimmed text, so it also says
 # "not only whitespace" (schema only: the trim and min_length are what validate).
-_NOT_BLANK = Field(min_length=1, json_schema_extra={"pattern": r"\S"})
+_NOT_BLANK = Field(min_length=1, json_schema_extra={"pattern": f"[^{SPACES}]"})
 
 
 class MessageFields(_In):
@@ -859,11 +859,18 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def _number(text: str) -> float | int:
+    # 468.0 is the integer 468 to JSON Schema (so to the OpenAPI document): strict integer fields
+    # take it; float fields take an int anyway.
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def loads(text: str | bytes) -> Any:
     """JSON, strictly: no NaN/Infinity; deep nesting is an error, not a crash. Lone surrogates
     (`"\\ud800"`) become U+FFFD: nothing could validate, store or echo them (text.py)."""
     try:
-        data = json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants, parse_float=_number)
     except (ValueError, RecursionError, UnicodeDecodeError):
         raise InterviewError(ErrorCode.INVALID_JSON, "The body is not valid JSON.") from None
     raw = text if isinstance(text, str) else text.decode("utf-8", "replace")

@@ -22,6 +22,18 @@ from .errors import ErrorCode, InterviewError
 from .models import Job
 
 ROLES = tuple(str(r) for r in Role)
+
+
+def min_password_length() -> int | None:
+    """The shortest password AUTH_PASSWORD_VALIDATORS allow (None: no length rule)."""
+    lengths = [
+        v.min_length
+        for v in password_validation.get_default_password_validators()
+        if isinstance(v, password_validation.MinimumLengthValidator)
+    ]
+    return max(lengths, default=None)
+
+
 _UNSET: Any = object()
 
 

@@ -23,6 +23,12 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+# What str.strip() removes (every such character is in the BMP), as a regex class body. A JSON
+# schema pattern says "not only whitespace" with it, since validators' `\s` differs (ECMA-262's
+# has no U+001C-U+001F, which Python strips).
+SPACES = "".join(f"\\u{code:04x}" for code in range(0x10000) if chr(code).isspace())
+
+
 def _replace(match: re.Match[str]) -> str:
     return "" if match.group() == "\x00" else "\ufffd"
 

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from interview_rt.interviews import schemas
 from interview_rt.interviews.api import bodies
 from interview_rt.interviews.api.errors import error_response
+from interview_rt.interviews.api.http import StrictSerializer
 from interview_rt.interviews.api.public import _body, allow
 from interview_rt.interviews.errors import InterviewError
 from interview_rt.review.api.reviews import StrictCharField
@@ -41,13 +42,15 @@ async def demographics_view(request: HttpRequest, token: str) -> JsonResponse:
     return JsonResponse(schemas.DemographicsView(**state).model_dump())
 
 
-class ErasureRequest(serializers.Serializer):
+class ErasureRequest(StrictSerializer):
     candidate_id = serializers.IntegerField(required=False, min_value=1)
     email = StrictCharField(required=False, max_length=254)
     reference = StrictCharField(
         required=False, allow_blank=True, default="", max_length=100, help_text="a ticket id for the audit log"
     )
     dry_run = serializers.BooleanField(default=False)
+    # validate(), for the OpenAPI document: exactly one of the two.
+    openapi_constraints = {"oneOf": [{"required": ["candidate_id"]}, {"required": ["email"]}]}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("candidate_id" in attrs) == ("email" in attrs):

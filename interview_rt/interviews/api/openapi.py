@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular import openapi
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from rest_framework import serializers
 
 from ..errors import CODES
@@ -18,18 +18,32 @@ from ..schemas import (
     DemographicsRequest,
     DemographicsView,
     ErrorBody,
+    LinkToken,
     ResponseView,
     RunInterviewRequest,
     SessionView,
     StartRequest,
 )
+from ..text import SPACES
 
 REF = "#/components/schemas/{model}"
 
 # What DRF's CharField refuses beyond its lengths, as patterns: NUL anywhere (PostgreSQL cannot
-# store it), and, unless blank is allowed, a text that is empty once trimmed.
+# store it), and, unless blank is allowed, a text that is empty (once trimmed, if it trims).
 NO_NUL = r"^[^\x00]*$"
-NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NOT_EMPTY = r"^[^\x00]+$"
+NOT_BLANK = rf"^[^\x00]*[^\x00{SPACES}][^\x00]*$"
+
+
+def _accepts_empty(body: Any) -> bool:
+    if isinstance(body, type) and issubclass(body, BaseModel):
+        try:
+            body.model_validate({})
+        except ValidationError:
+            return False
+        return True
+    cls = body if isinstance(body, type) else type(body)
+    return not issubclass(cls, serializers.Serializer) or bool(cls(data={}).is_valid())
 
 
 def uuid_path(name: str) -> OpenApiParameter:
@@ -55,19 +69,29 @@ class AutoSchema(openapi.AutoSchema):
         # Formats and patterns of their own (email, username) already exclude blanks and NUL.
         plain = isinstance(field, serializers.CharField) and not isinstance(field, FORMATTED)
         if direction == "request" and plain:
-            schema["pattern"] = NO_NUL if field.allow_blank else NOT_BLANK
+            schema["pattern"] = NO_NUL if field.allow_blank else NOT_BLANK if field.trim_whitespace else NOT_EMPTY
+        return schema
+
+    def _get_format_parameters(self) -> Any:
+        parameters = super()._get_format_parameters()
+        # DRF reads an empty `?format=` as none given (content negotiation decides).
+        for parameter in parameters:
+            parameter["schema"]["enum"] = [*parameter["schema"]["enum"], ""]
+        return parameters
+
+    def _map_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> Any:
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        # What a serializer's validate() requires across fields, declared beside it.
+        if direction == "request":
+            schema.update(getattr(serializer, "openapi_constraints", {}))
         return schema
 
     def _get_request_for_media_type(self, serializer: Any, direction: Any = "request") -> Any:
         schema, required = super()._get_request_for_media_type(serializer, direction)
-        # A pydantic union body (a staff action) has no `required` for drf-spectacular to read,
-        # yet an absent body is refused unless the model accepts {}.
-        if not required and isinstance(serializer, type) and issubclass(serializer, BaseModel):
-            try:
-                serializer.model_validate({})
-            except ValidationError:
-                required = True
-        return schema, required
+        # drf-spectacular reads `required` off an object's properties; a pydantic union (a staff
+        # action) has none, and "candidate_id or email" is validate()'s: the body is required
+        # exactly when {} is refused.
+        return schema, required or not _accepts_empty(serializer)
 
     def resolve_serializer(self, serializer: Any, direction: Any, bypass_extensions: bool = False) -> Any:
         # drf-spectacular makes PATCH bodies partial (nothing required), as DRF's generic views do;
@@ -94,7 +118,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 def public_paths() -> dict[str, Any]:
-    token = [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}]
+    token = [{"name": "token", "in": "path", "required": True, "schema": TypeAdapter(LinkToken).json_schema()}]
     return {
         "/api/interviews/access/{token}/demographics/": {
             "get": {
@@ -124,7 +148,7 @@ def public_paths() -> dict[str, Any]:
                 "summary": "Open an interview link (creates its session once)",
                 "tags": ["candidate"],
                 "security": [],
-                "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": token,
                 "responses": {"200": _json(AccessView), **_errors(400, 403, 404, 405, 410, 429)},
             }
         },

@@ -31,6 +31,7 @@ from ..constants import (
 )
 from ..errors import ErrorCode, InterviewError
 from ..models import AdminAction, AIInterviewSession
+from .http import StrictSerializer
 from .openapi import uuid_path
 
 
@@ -72,7 +73,7 @@ class SessionSummarySerializer(serializers.ModelSerializer):
         ]
 
 
-class InvitationSerializer(serializers.Serializer):
+class InvitationSerializer(StrictSerializer):
     candidate_name = serializers.CharField(max_length=200)
     candidate_email = serializers.EmailField()
     job_title = serializers.CharField(max_length=200)

@@ -15,6 +15,7 @@ from .. import staffing
 from ..access import role_of
 from ..constants import Role
 from . import bodies
+from .http import StrictSerializer
 
 
 class AdminRole(permissions.BasePermission):
@@ -30,20 +31,27 @@ class AdminView(APIView):
     permission_classes = [AdminRole]
 
 
-class UserCreateRequest(serializers.Serializer):
+class UserCreateRequest(StrictSerializer):
     username = serializers.RegexField(r"^[\w.@+-]+\Z", max_length=150)
     role = serializers.ChoiceField(choices=staffing.ROLES)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
+    # Kept as typed (no trim, like Django's own password forms), at least as long as the password
+    # validators want (the others in AUTH_PASSWORD_VALIDATORS have no schema; this project sets none).
     password = serializers.CharField(
-        required=False, write_only=True, max_length=128, help_text="omit: log in once one is set, or use a token"
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        min_length=staffing.min_password_length(),
+        max_length=128,
+        help_text="omit: log in once one is set, or use a token",
     )
 
 
-class RoleRequest(serializers.Serializer):
+class RoleRequest(StrictSerializer):
     role = serializers.ChoiceField(choices=staffing.ROLES)
 
 
-class JobTeamRequest(serializers.Serializer):
+class JobTeamRequest(StrictSerializer):
     owner = serializers.CharField(required=False, allow_null=True, allow_blank=True, max_length=150)
     add = serializers.ListField(child=serializers.CharField(max_length=150), required=False, default=list)
     drop = serializers.ListField(child=serializers.CharField(max_length=150), required=False, default=list)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from interview_rt.interviews.api import bodies
+from interview_rt.interviews.api.http import StrictSerializer
 from interview_rt.interviews.api.openapi import uuid_path
 from interview_rt.interviews.constants import MAX_REVIEW_NOTE_CHARS
 from interview_rt.interviews.errors import ErrorCode, InterviewError
@@ -36,17 +37,17 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class AnswerReviewRequest(serializers.Serializer):
+class AnswerReviewRequest(StrictSerializer):
     score = StrictFloatField(min_value=0, max_value=10)
     note = StrictCharField(required=False, allow_blank=True, max_length=MAX_REVIEW_NOTE_CHARS, default="")
 
 
-class RefitRequest(serializers.Serializer):
+class RefitRequest(StrictSerializer):
     activate = serializers.BooleanField(default=True)
     regrade = serializers.BooleanField(default=False, help_text="re-grade stored scores through the new mapping")
 
 
-class ActivateRequest(serializers.Serializer):
+class ActivateRequest(StrictSerializer):
     version = serializers.IntegerField(min_value=1, allow_null=True, help_text="null: no calibration")
     regrade = serializers.BooleanField(default=True)
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from interview_rt.interviews import access, services
+from interview_rt.interviews.api.http import StrictSerializer
 from interview_rt.interviews.api.openapi import uuid_path
 from interview_rt.interviews.api.staff import StaffView
 from interview_rt.interviews.constants import Permission, Recommendation
@@ -17,7 +18,7 @@ from interview_rt.interviews.constants import Permission, Recommendation
 from .. import selectors
 
 
-class ReviewSerializer(serializers.Serializer):
+class ReviewSerializer(StrictSerializer):
     human_score = serializers.FloatField(min_value=0, max_value=10, required=False, allow_null=True)
     notes = serializers.CharField(required=False, allow_blank=True, max_length=10_000, default="")
     final_decision = serializers.ChoiceField(choices=[str(r) for r in Recommendation])
