@@ -728,3 +728,24 @@ async def test_staff_filter_with_an_unknown_status_is_invalid_field(client: Asyn
         response = await staff.get(f"{SESSIONS}?status={status}")
         assert response.status_code == 400, status
         assert_error(response.json(), "invalid_field", "status")
+
+
+async def test_staff_bodies_take_what_the_openapi_document_says() -> None:
+    """The cases schemathesis found (tests/e2e/test_schemathesis.py), kept fast: JSON types are
+    strict, 5.0 is the integer 5, a required text is not blank, a PATCH body is validated whole."""
+    staff = await staff_client()
+    invite = {"candidate_name": "Ada", "candidate_email": "ada@example.com", "job_title": "Engineer"}
+
+    async def post(url: str, body: Any, method: str = "post") -> Any:
+        return await getattr(staff, method)(url, data=json.dumps(body), content_type="application/json")
+
+    created = await post("/api/ai-interview/invitations/", {**invite, "question_count": 2.0})
+    assert created.status_code == 201, created.content
+    for wrong in ({"job_title": 7}, {"candidate_name": " \x1e"}, {"skills": [""]}, {"consent_required": "yes"}):
+        refused = await post("/api/ai-interview/invitations/", {**invite, **wrong})
+        assert refused.status_code == 400 and refused.json()["code"] == "invalid_field", (wrong, refused.content)
+        assert refused.json()["field"] == next(iter(wrong)), refused.content
+    no_role = await post("/api/ai-interview/staff/users/reviewer/", {}, method="patch")
+    assert no_role.status_code == 400 and no_role.json()["field"] == "role", no_role.content
+    both = await post("/api/ai-interview/erasures/", {"candidate_id": 1, "email": "a@example.com"})
+    assert both.status_code == 400 and both.json()["code"] == "invalid_field", both.content
