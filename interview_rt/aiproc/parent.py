@@ -27,7 +27,7 @@ from ai_service import AIProvider, ProviderError
 from ai_service.errors import ProviderUnavailable
 from ai_service.registry import import_backend
 from ai_service.types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext
-from interview_rt.runtime import metrics
+from interview_rt.runtime.metrics import observe_batches, process_exited
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class ProcessProvider(AIProvider):
             await proc.wait()
         if self._reader_task is not None:
             await asyncio.wait([self._reader_task], timeout=2)
-        metrics.process_exited(proc.pid)
+        process_exited(proc.pid)
 
     # --- calls -----------------------------------------------------------------------------------
 
@@ -194,7 +194,7 @@ class ProcessProvider(AIProvider):
                     self._ready.set()
                     log.info("AI process ready: %s", self.info)
                 elif kind == "stats":
-                    metrics.observe_batches(message[1])
+                    observe_batches(message[1])
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         except Exception:
@@ -211,7 +211,7 @@ class ProcessProvider(AIProvider):
                     future.set_exception(ProviderUnavailable(f"the AI process exited ({code})", kind="unavailable"))
             if not self.closed:
                 log.warning("AI process %s exited with %s; it restarts on the next call", proc.pid, code)
-                metrics.process_exited(proc.pid)
+                process_exited(proc.pid)
 
     async def evaluate(self, request: EvaluationRequest) -> Evaluation:
         result: Evaluation = await self._call("evaluate", request)

@@ -16,13 +16,13 @@ from typing import Any, ParamSpec, TypeVar
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+import interview_rt.runtime.metrics as metrics
 from ai_service import AIProvider
 from ai_service.types import GeneratedQuestion, InterviewContext
 from interview_rt.aiproc.parent import ProcessProvider, embedded_with_model, keyword_questions
 from interview_rt.interviews import ai
 from interview_rt.interviews.events import Emitted, Job
 
-from . import metrics
 from .lanes import ANSWER, CANDIDATE, STAFF, WORKER, Lanes
 from .outbox import Outbox, messages, send
 from .worker import AIWorker

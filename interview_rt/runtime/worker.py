@@ -26,29 +26,37 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
-from ai_service import ProviderError
+import interview_rt.runtime.metrics as metrics
+from ai_service import AIProvider, ProviderError
 from ai_service.registry import question_provenance
-from ai_service.types import EvaluationRequest, GradedExample, Leniency
+from ai_service.types import EvaluationRequest, GeneratedQuestion, GradedExample, InterviewContext, Leniency
 from interview_rt.interviews import selectors, services
 from interview_rt.interviews.events import EVALUATE, GENERATE, Job
 
-from . import metrics
 from .outbox import send
-
-if TYPE_CHECKING:
-    from . import Runtime
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Host(Protocol):
+    """What the worker needs of the runtime that runs it (runtime.core.Runtime, which imports
+    this module: a protocol, not an import back)."""
+
+    def waiting_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]: ...
+    def worker_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]: ...
+    def provider(self) -> AIProvider: ...
+    async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]: ...
 
 
 def _leniency(mapping: dict[str, Any]) -> Leniency | None:
@@ -101,7 +109,7 @@ def worker_id() -> str:
 
 
 class AIWorker:
-    def __init__(self, runtime: Runtime, *, concurrency: int | None = None) -> None:
+    def __init__(self, runtime: Host, *, concurrency: int | None = None) -> None:
         self.runtime = runtime
         self.id = worker_id()
         self._slots = asyncio.Semaphore(concurrency or settings.AI_WORKER_CONCURRENCY)
