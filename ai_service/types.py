@@ -90,6 +90,8 @@ class Leniency:
     def __post_init__(self) -> None:
         if len(self.knots) < 2:
             raise ValueError("a leniency map needs at least two knots")
+        # Floats, so the content version is the same after a JSON round trip (0 and 0.0 hash apart).
+        object.__setattr__(self, "knots", tuple((float(x), float(y)) for x, y in self.knots))
         xs = [x for x, _y in self.knots]
         ys = [y for _x, y in self.knots]
         if any(not (math.isfinite(v) and 0.0 <= v <= 10.0) for v in xs + ys):

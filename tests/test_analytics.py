@@ -5,10 +5,14 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from ai_service.types import Leniency
 from interview_rt.review import analytics as an
 from interview_rt.review.analytics import AnswerFact, SessionFact
 
@@ -215,11 +219,14 @@ def test_summarize_groups_by_job_competency_and_reviewer() -> None:
 # --- leniency mapping -----------------------------------------------------------------------------------
 
 
+def _leniency(mapping: dict[str, Any]) -> Leniency:
+    return Leniency.from_json(mapping)  # also checks the version matches the knots
+
+
 def test_isotonic_fit_is_monotone_and_pools_violations() -> None:
-    mapping = an.isotonic_fit([1, 2, 3, 4], [2, 5, 3, 8])
-    assert mapping["kind"] == an.PIECEWISE
-    assert mapping["x"] == [1, 2, 3, 4]
-    assert mapping["y"] == [2, 4, 4, 8]  # 5 and 3 pooled to 4
+    leniency = _leniency(an.isotonic_fit([1, 2, 3, 4], [2, 5, 3, 8]))
+    assert leniency.grader_version == an.ANY_GRADER and leniency.pairs == 4
+    assert [leniency.apply(x) for x in (1, 2, 3, 4)] == [2, 4, 4, 8]  # 5 and 3 pooled to 4
 
 
 def test_isotonic_fit_matches_sklearn_on_noisy_data() -> None:
@@ -227,34 +234,47 @@ def test_isotonic_fit_matches_sklearn_on_noisy_data() -> None:
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 10, 300).round(1)
     y = np.clip(x * 0.6 + 3 + rng.normal(0, 1.5, 300), 0, 10)
-    mapping = an.isotonic_fit(x, y)
+    leniency = _leniency(an.isotonic_fit(x, y))
     reference = isotonic.IsotonicRegression().fit(x, y)
     for value in (0.5, 2.0, 5.55, 9.0):
-        assert an.apply_mapping(mapping, value) == pytest.approx(float(reference.predict([value])[0]), abs=0.01)
+        assert leniency.apply(value) == pytest.approx(float(reference.predict([value])[0]), abs=0.01)
 
 
-def test_apply_mapping_interpolates_and_extrapolates_with_slope_one() -> None:
-    mapping = {"kind": an.PIECEWISE, "x": [3, 7], "y": [5, 8]}
-    assert an.apply_mapping(mapping, 5) == 6.5
-    assert an.apply_mapping(mapping, 9) == 10  # 8 + 2
-    assert an.apply_mapping(mapping, 1) == 3  # 5 - 2
-    assert an.apply_mapping(mapping, 0) == 2
-    assert an.apply_mapping({"kind": an.PIECEWISE, "x": [9], "y": [9.5]}, 10) == 10  # clipped
-    with pytest.raises(ValueError):
-        an.apply_mapping({"kind": "spline"}, 3)
+def test_a_fit_on_part_of_the_scale_continues_with_slope_one_then_stays_on_the_scale() -> None:
+    # Fitted on scores 3-7 only: a 9 still ranks above an 8, and nothing leaves 0-10.
+    leniency = _leniency(an.isotonic_fit([3, 7], [5, 8]))
+    assert leniency.apply(5) == 6.5
+    assert leniency.apply(8) == 9 and leniency.apply(9) == 10  # 8 + 2
+    assert leniency.apply(9.5) == 10 and leniency.apply(10) == 10  # met 10 at 9, flat above
+    assert leniency.apply(1) == 3 and leniency.apply(0) == 2  # 5 - 2, 5 - 3
+    harsh = _leniency(an.isotonic_fit([4, 6], [1, 2]))
+    assert harsh.apply(3.5) == 0.5 and harsh.apply(3) == 0 and harsh.apply(0) == 0  # met 0 at 3
+    assert harsh.apply(9) == 5 and harsh.apply(10) == 6
 
 
-def test_tabulate_turns_any_callable_into_a_monotone_table() -> None:
-    mapping = an.tabulate(lambda s: s + 1.2 if s != 5 else 0.0)  # a dip the table must not keep
-    assert len(mapping["x"]) == 101
-    assert all(b >= a for a, b in zip(mapping["y"], mapping["y"][1:], strict=False))
-    assert an.apply_mapping(mapping, 2.0) == pytest.approx(3.2)
-    assert an.apply_mapping(mapping, 9.5) == 10
+@given(
+    st.lists(st.floats(0, 10).map(lambda v: round(v, 2)), min_size=1, max_size=8, unique=True),
+    st.lists(st.floats(0, 10).map(lambda v: round(v, 2)), min_size=8, max_size=8),
+)
+def test_knots_through_the_scale_keep_slope_one_ends_exactly(xs: list[float], raw_ys: list[float]) -> None:
+    xs = sorted(xs)
+    ys = sorted(raw_ys[: len(xs)])
+    leniency = Leniency(knots=tuple(an.knots_through_scale(xs, ys)), grader_version="")
+    assert leniency.knots[0][0] == 0 and leniency.knots[-1][0] == 10
+    for score in [0.0, 10.0, *xs, *(x + d for x in xs for d in (-0.7, 0.3))]:
+        if not 0 <= score <= 10:
+            continue
+        if score < xs[0]:
+            want = ys[0] - (xs[0] - score)
+        elif score > xs[-1]:
+            want = ys[-1] + (score - xs[-1])
+        else:
+            want = float(np.interp(score, xs, ys))
+        assert leniency.apply(score) == pytest.approx(min(10, max(0, want)), abs=1e-3)
 
 
-def test_apply_mapping_reads_leniency_knots_like_leniency_apply() -> None:
-    # ai_service.types.Leniency.to_json(): piecewise linear through knots, flat beyond the ends.
-    leniency = {"version": "len-abc", "grader_version": "g", "pairs": 3, "knots": [[2, 3], [8, 9.5]]}
-    assert an.apply_mapping(leniency, 5) == pytest.approx(6.25)
-    assert an.apply_mapping(leniency, 0) == 3 and an.apply_mapping(leniency, 10) == 9.5
-    assert an.apply_mapping(leniency, 12) == 9.5  # clamped to 0-10 first
+def test_tabulate_turns_any_callable_into_monotone_knots() -> None:
+    leniency = _leniency(an.tabulate(lambda s: s + 1.2 if s != 5 else 0.0))  # a dip it must not keep
+    assert len(leniency.knots) == 101
+    assert leniency.apply(2.0) == pytest.approx(3.2)
+    assert leniency.apply(9.5) == 10

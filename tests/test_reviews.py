@@ -3,17 +3,19 @@ with history kept."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import types
 from io import StringIO
 from typing import Any
 
+import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from ai_service.types import Evaluation, Provenance
+from ai_service.types import Evaluation, Leniency, Provenance
 from interview_rt.interviews import services
 from interview_rt.interviews.models import AIInterviewResult, AuditEvent
 from interview_rt.review import reviews, selectors
@@ -198,10 +200,12 @@ def test_refit_takes_any_fit_callable() -> None:
     calibration = reviews.calibration_refit(fit=fit, fit_name="grading.leniency", actor=user, min_pairs=3)
     assert seen == [([2, 4, 6], [4, 6, 8])]
     assert calibration.fit_name == "grading.leniency"
-    assert calibration.mapping["kind"] == "piecewise_linear" and len(calibration.mapping["x"]) == 101
+    assert len(calibration.mapping["knots"]) == 101 and calibration.leniency.apply(5) == 6
 
-    with pytest.raises(ValueError, match="not monotone"):
-        reviews.calibration_refit(fit=lambda a, h: {"kind": "piecewise_linear", "x": [0, 10], "y": [9, 1]}, min_pairs=1)
+    with pytest.raises(ValueError, match=r"unusable mapping: .*non-decreasing"):
+        reviews.calibration_refit(fit=lambda a, h: {"knots": [[0, 9], [10, 1]]}, min_pairs=1)
+    with pytest.raises(ValueError, match="unusable mapping"):  # the old table form is not read
+        reviews.calibration_refit(fit=lambda a, h: {"kind": "piecewise_linear", "x": [0, 10], "y": [1, 9]}, min_pairs=1)
 
 
 def test_regrade_applies_a_new_calibration_and_keeps_history(settings: Any) -> None:
@@ -331,13 +335,11 @@ def test_ai_service_leniency_fit_is_wired_by_dotted_path(settings: Any, monkeypa
     # Stands in for ai_service.grading.leniency (the grading engineer's fit_leniency(pairs) -> Leniency).
     seen: list[Any] = []
 
-    class Leniency:
-        def to_json(self) -> dict[str, Any]:
-            return {"version": "len-123", "grader_version": "g1", "pairs": 3, "knots": [[0, 2], [10, 10]]}
+    fitted = Leniency(knots=((0, 2), (10, 10)), grader_version="g1", pairs=3)
 
     def fit_leniency(pairs: Any) -> Leniency:
         seen.append(pairs)
-        return Leniency()
+        return fitted
 
     monkeypatch.setitem(sys.modules, "ai_service.grading.leniency", types.SimpleNamespace(fit_leniency=fit_leniency))
     settings.CALIBRATION_FIT = "interview_rt.review.reviews.grading_leniency_fit"
@@ -345,7 +347,7 @@ def test_ai_service_leniency_fit_is_wired_by_dotted_path(settings: Any, monkeypa
     calibration = reviews.calibration_refit(actor=user, min_pairs=3)
     assert seen == [[(2, 4), (4, 6), (6, 8)]]
     assert calibration.mapping["knots"] == [[0, 2], [10, 10]]
-    assert calibration.summary["leniency_version"] == "len-123"
+    assert calibration.summary["leniency_version"] == fitted.version
     new = answers_of(interview([5.0], email="new@example.com"))[0]
     assert (new.raw_score, new.score, new.calibration_version) == (5.0, 6.0, calibration.version)
 
@@ -376,3 +378,37 @@ def test_a_provider_that_applies_the_calibration_itself(settings: Any) -> None:
     assert report.answers_skipped == 1
     response.refresh_from_db()
     assert response.score == 6.1 and not ScoreRevision.objects.filter(response=response).exists()
+
+
+def test_an_unreadable_calibration_row_grades_uncalibrated(caplog: pytest.LogCaptureFixture) -> None:
+    # Only calibration_refit writes mappings, checked; a row edited by hand must not stop grading.
+    falling = {"knots": [[0, 9], [10, 1]]}
+    Calibration.objects.create(version=1, mapping=falling, fit_name="hand", pair_count=0, active=True)
+    assert selectors.active_calibration() is None
+    assert "unreadable mapping" in caplog.text
+    new = answers_of(interview([5.0], email="new@example.com"))[0]
+    assert (new.raw_score, new.score, new.calibration_version) == (5.0, 5.0, None)
+
+
+def test_the_migration_turns_old_tables_into_knots_that_score_alike() -> None:
+    from django.apps import apps
+
+    migration = importlib.import_module("interview_rt.review.migrations.0002_calibration_mapping_as_leniency")
+    old = {"kind": "piecewise_linear", "x": [3, 5, 7], "y": [4.5, 5, 9]}
+    Calibration.objects.create(version=1, mapping=old, fit_name="isotonic", pair_count=9)
+    kept = {"knots": [[0, 1], [10, 10]]}
+    Calibration.objects.create(version=2, mapping=kept, fit_name="grading", pair_count=9)
+    migration.forwards(apps, None)
+    converted = Calibration.objects.get(version=1)
+    leniency = Leniency.from_json(converted.mapping)  # its version matches its knots
+    assert leniency.pairs == 9
+    for score in (0, 0.4, 1.5, 3, 4, 5, 6.2, 7, 7.5, 8, 9.9, 10):
+        # What the old table gave: interpolated inside, slope 1 beyond its ends, clipped to 0-10.
+        if score < 3:
+            want = 4.5 - (3 - score)
+        elif score > 7:
+            want = 9 + (score - 7)
+        else:
+            want = float(np.interp(score, old["x"], old["y"]))
+        assert round(leniency.apply(score), 2) == round(min(10, max(0, want)), 2)
+    assert Calibration.objects.get(version=2).mapping == kept

@@ -241,10 +241,11 @@ def _zero_shot(details: Any) -> float | None:
 
 
 def calibrated(raw_score: float | None, calibration: Calibration | None) -> tuple[float | None, int | None]:
-    """(score shown, calibration version) of a raw AI score."""
+    """(score shown, calibration version) of a raw AI score: through the calibration's leniency,
+    as a provider applies it, to the 2 decimals scores are kept in."""
     if raw_score is None or calibration is None:
         return raw_score, None
-    return calibration.apply(raw_score), calibration.version
+    return round(calibration.leniency.apply(raw_score), 2), calibration.version
 
 
 def question_key(text: str) -> str:

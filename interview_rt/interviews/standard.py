@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
+    from ai_service.types import Leniency
+
     from .models import AIInterviewQuestion
 
 
@@ -33,16 +35,15 @@ class GradedExample:
 
 
 class Calibration(Protocol):
-    """A team calibration: its version (kept on each answer it scored), its mapping as stored (a
-    provider may apply it itself), and the mapping applied to a raw score."""
+    """A team calibration: its version (kept on each answer it scored) and its mapping, in the one
+    form every layer reads: ai_service's `Leniency`. A provider applies it itself when it was fitted
+    for its grader; otherwise the lifecycle does (rows.calibrated), with the same `Leniency.apply`."""
 
     @property
     def version(self) -> int: ...
 
     @property
-    def mapping(self) -> Any: ...
-
-    def apply(self, raw_score: float) -> float: ...
+    def leniency(self) -> Leniency: ...
 
 
 class GradingStandard(Protocol):

@@ -6,8 +6,8 @@ figure the analytics endpoint shows is tested on plain numbers (tests/test_analy
 - funnel figures: completion and abandonment rates, median duration, score distributions;
 - adverse impact: selection rates per self-reported group and the four-fifths ratio, with small
   groups suppressed;
-- the project's own team-leniency mapping (isotonic regression, stored as a piecewise-linear
-  table) and the function that applies any stored mapping.
+- the project's own team-leniency fit (isotonic regression), in the one form every mapping is
+  stored and applied in: ai_service's `Leniency` JSON.
 
 Pearson's r and the isotonic fit are scipy's. The kappa and the bootstrap are written here, each
 tested against its library (docs/architecture.md, "Written here, not taken from a library"): the
@@ -24,12 +24,14 @@ from __future__ import annotations
 import math
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ai_service.types import Leniency
 
 SCORE_MIN, SCORE_MAX = 0.0, 10.0
 # Kappa needs ordinal categories: 0-10 scores rounded to whole points, 11 categories.
@@ -396,60 +398,68 @@ def score_pairs(facts: Iterable[SessionFact]) -> tuple[list[float], list[float]]
 
 
 # --- team leniency: a monotone mapping of raw AI scores onto the reviewers' scale -------------------
+#
+# One form, ai_service's `Leniency` (its JSON is what a Calibration row stores): knots through
+# 0-10, linear in between, flat beyond the end knots. Every layer reads that one form: the worker
+# hands it to a provider, the lifecycle applies it (`Leniency.apply`) when the provider did not.
 
-PIECEWISE = "piecewise_linear"
+# A fit of this project's, not one grader's: no provider applies it itself, the lifecycle does.
+ANY_GRADER = ""
+
+
+def knots_through_scale(xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+    """A table fitted on part of the scale (points `xs` -> `ys`, say scores 3-7) as knots over the
+    whole of 0-10: beyond its ends it continues with slope 1 (so a 9 still ranks above an 8) until
+    it meets 0 or 10, and is flat from there, which Leniency's flat ends then hold exactly."""
+    knots = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+    if not knots:
+        raise ValueError("no points to extend")
+    (x0, y0), (xn, yn) = knots[0], knots[-1]
+    if x0 > SCORE_MIN:
+        at_zero = y0 - (x0 - SCORE_MIN)
+        if at_zero < SCORE_MIN:  # the slope-1 line meets 0 at x0 - y0, flat below
+            if y0 > SCORE_MIN:
+                knots.insert(0, (x0 - y0, SCORE_MIN))
+            at_zero = SCORE_MIN
+        if knots[0][0] > SCORE_MIN:
+            knots.insert(0, (SCORE_MIN, at_zero))
+    if xn < SCORE_MAX:
+        at_ten = yn + (SCORE_MAX - xn)
+        if at_ten > SCORE_MAX:  # it meets 10 at xn + (10 - yn), flat above
+            if yn < SCORE_MAX:
+                knots.append((xn + (SCORE_MAX - yn), SCORE_MAX))
+            at_ten = SCORE_MAX
+        if knots[-1][0] < SCORE_MAX:
+            knots.append((SCORE_MAX, at_ten))
+    return [(round(x, 4), round(y, 4)) for x, y in knots]
+
+
+def _leniency_json(knots: Sequence[tuple[float, float]], pairs: int) -> dict[str, Any]:
+    return Leniency(knots=tuple(knots), grader_version=ANY_GRADER, pairs=pairs).to_json()
 
 
 def isotonic_fit(ai: Scores, human: Scores) -> dict[str, Any]:
     """The project's own leniency fit: isotonic (monotone non-decreasing) least-squares regression
     of human on AI scores (scipy.optimize.isotonic_regression over the distinct AI scores, each
-    weighted by its count), stored as a piecewise-linear table. CALIBRATION_FIT names the fit in
-    use (the default is ai_service.grading's, `reviews.grading_leniency_fit`)."""
+    weighted by its count), through the whole scale with slope-1 ends (`knots_through_scale`), as
+    Leniency JSON. CALIBRATION_FIT names the fit in use (the default is ai_service.grading's,
+    `reviews.grading_leniency_fit`)."""
     from scipy.optimize import isotonic_regression
 
     x, y = _arrays(ai, human)
     if not len(x):
         raise ValueError("no pairs to fit")
-    xs, inverse = np.unique(x, return_inverse=True)
+    xs, inverse = np.unique(np.round(np.clip(x, SCORE_MIN, SCORE_MAX), 4), return_inverse=True)
     weights = np.bincount(inverse).astype(np.float64)
     means = np.bincount(inverse, weights=y) / weights
-    fitted = isotonic_regression(means, weights=weights, increasing=True).x
-    return {
-        "kind": PIECEWISE,
-        "x": [round(float(v), 4) for v in xs],
-        "y": [round(float(min(SCORE_MAX, max(SCORE_MIN, v))), 4) for v in fitted],
-    }
+    fitted = np.clip(isotonic_regression(means, weights=weights, increasing=True).x, SCORE_MIN, SCORE_MAX)
+    knots = knots_through_scale([float(v) for v in xs], [round(float(v), 4) for v in fitted])
+    return _leniency_json(knots, len(x))
 
 
 def tabulate(fn: Callable[[float], float], *, step: float = 0.1) -> dict[str, Any]:
-    """Any monotone score mapping (a callable) as the stored piecewise-linear table over 0-10,
+    """Any monotone score mapping (a callable) as Leniency JSON: knots every `step` over 0-10,
     made non-decreasing and clipped to the scale."""
     xs = np.round(np.arange(SCORE_MIN, SCORE_MAX + step / 2, step), 4)
     ys = np.maximum.accumulate(np.clip([float(fn(float(v))) for v in xs], SCORE_MIN, SCORE_MAX))
-    return {"kind": PIECEWISE, "x": [float(v) for v in xs], "y": [round(float(v), 4) for v in ys]}
-
-
-def apply_mapping(mapping: Mapping[str, Any], score: float) -> float:
-    """A stored mapping applied to a raw score, clipped to 0-10. Two forms:
-
-    - this module's table (`kind: piecewise_linear`, `x`, `y`): interpolated between its points,
-      continued with slope 1 beyond its ends (a calibration fitted on scores 3-7 still orders a 9
-      above an 8);
-    - `ai_service.grading`'s leniency JSON (`knots: [[x, y], ...]`, `Leniency.to_json()`):
-      interpolated, flat beyond the end knots, exactly as `Leniency.apply`.
-    """
-    if "knots" in mapping:
-        knots = [(float(x), float(y)) for x, y in mapping["knots"]]
-        x = min(SCORE_MAX, max(SCORE_MIN, float(score)))
-        value = float(np.interp(x, [k[0] for k in knots], [k[1] for k in knots]))
-        return round(min(SCORE_MAX, max(SCORE_MIN, value)), 2)
-    if mapping.get("kind") != PIECEWISE:
-        raise ValueError(f"unknown mapping kind {mapping.get('kind')!r}")
-    xs, ys = mapping["x"], mapping["y"]
-    if score < xs[0]:
-        value = ys[0] - (xs[0] - score)
-    elif score > xs[-1]:
-        value = ys[-1] + (score - xs[-1])
-    else:
-        value = float(np.interp(score, xs, ys))
-    return round(min(SCORE_MAX, max(SCORE_MIN, value)), 2)
+    return _leniency_json([(float(a), round(float(b), 4)) for a, b in zip(xs, ys, strict=True)], 0)

@@ -3,13 +3,14 @@ an erased session leaves for the aggregates (which the reports here read; privac
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.db import models
 
+from ai_service.types import Leniency
 from interview_rt.interviews.constants import MAX_DEMOGRAPHIC_GROUP_CHARS, Status, choices
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSession, Job
-
-from . import analytics
 
 
 class AnswerReview(models.Model):
@@ -48,7 +49,8 @@ class AnswerReview(models.Model):
 
 class Calibration(models.Model):
     """A team-leniency mapping of raw AI scores onto the reviewers' scale, fitted on reviews.
-    `mapping` is a piecewise-linear table (analytics.apply_mapping); at most one is active."""
+    `mapping` is ai_service's `Leniency` as JSON (`Leniency.to_json()`), the one form every layer
+    reads (docs/analytics.md); at most one is active."""
 
     version = models.PositiveIntegerField(unique=True)
     mapping = models.JSONField()
@@ -68,10 +70,11 @@ class Calibration(models.Model):
     def __str__(self) -> str:
         return f"calibration v{self.version}{' (active)' if self.active else ''}"
 
-    def apply(self, raw_score: float) -> float:
-        """A raw AI score through this mapping: what the lifecycle's grading calls
-        (`interviews.standard.Calibration`), without knowing the mapping's forms."""
-        return analytics.apply_mapping(self.mapping, raw_score)
+    @functools.cached_property
+    def leniency(self) -> Leniency:
+        """The stored mapping, read (and checked) once per row: what the lifecycle's grading reads
+        (`interviews.standard.Calibration`) and hands to a provider."""
+        return Leniency.from_json(self.mapping)
 
 
 class ScoreRevision(models.Model):

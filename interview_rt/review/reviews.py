@@ -6,14 +6,13 @@
   every (raw AI score, human score) pair, store it as a new `Calibration` version and (by
   default) make it the active one, which `evaluation_store` applies to new grades. The fit is a
   callable: CALIBRATION_FIT, by default `grading_leniency_fit` (ai_service.grading's fit), or the
-  project's own `analytics.isotonic_fit`.
+  project's own `analytics.isotonic_fit`. Every fit is stored as ai_service's `Leniency` JSON.
 - `answers_regrade`: re-score graded answers, by default through the active calibration, keeping
   every replaced score and result in `ScoreRevision` with what produced it.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.module_loading import import_string
 
+from ai_service.types import Leniency
 from interview_rt.interviews import audit, rows
 from interview_rt.interviews.constants import MAX_REVIEW_NOTE_CHARS, AuditAction, EvaluationStatus
 from interview_rt.interviews.errors import ErrorCode, InterviewError
@@ -32,9 +32,9 @@ from interview_rt.interviews.rows import Id, parse_uuid
 from . import analytics, selectors, signals
 from .models import AnswerReview, Calibration, ScoreRevision
 
-# A fit takes (raw AI scores, human scores) and returns a stored mapping (analytics.PIECEWISE
-# table, or leniency JSON with `knots`), an object with `to_json()` giving one (ai_service's
-# `Leniency`), or a monotone function of a raw score, which is tabulated.
+# A fit takes (raw AI scores, human scores) and returns ai_service's `Leniency` (or anything with
+# a `to_json()` giving its JSON), that JSON itself, or a monotone function of a raw score, which is
+# tabulated (analytics.tabulate). What is stored is always Leniency JSON.
 Fit = Callable[[Sequence[float], Sequence[float]], Any]
 
 # --- review ---------------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ def grading_leniency_fit(ai: Sequence[float], human: Sequence[float]) -> Any:
     return fit_leniency(list(zip(ai, human, strict=True)))
 
 
-def _mapping_of(fitted: Any) -> dict[str, Any]:
+def _leniency_of(fitted: Any) -> Leniency:
     if hasattr(fitted, "to_json"):
         fitted = fitted.to_json()
     if isinstance(fitted, Mapping):
@@ -110,16 +110,14 @@ def _mapping_of(fitted: Any) -> dict[str, Any]:
     else:
         raise ValueError(f"the fit returned {type(fitted).__name__}, not a mapping or a function")
     try:
-        probes = [analytics.apply_mapping(mapping, v) for v in (0.0, 2.5, 5.0, 7.5, 10.0)]
+        # Checks what every reader relies on: knots in 0-10, increasing, never going down.
+        return Leniency.from_json(mapping)
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"the fit returned an unusable mapping: {exc}") from None
-    if any(b < a for a, b in itertools.pairwise(probes)):
-        raise ValueError("the fit returned a mapping that is not monotone")
-    return mapping
 
 
-def _fit_summary(ai: Sequence[float], human: Sequence[float], mapping: Mapping[str, Any]) -> dict[str, Any]:
-    mapped = [analytics.apply_mapping(mapping, v) for v in ai]
+def _fit_summary(ai: Sequence[float], human: Sequence[float], leniency: Leniency) -> dict[str, Any]:
+    mapped = [round(leniency.apply(v), 2) for v in ai]
 
     def r(value: float | None) -> float | None:
         return None if value is None else round(value, 4)
@@ -131,8 +129,8 @@ def _fit_summary(ai: Sequence[float], human: Sequence[float], mapping: Mapping[s
         "rmse_before": r(analytics.rmse(ai, human)),
         "rmse_after": r(analytics.rmse(mapped, human)),
         "raw_score_range": [min(ai), max(ai)],
-        # ai_service's Leniency carries its own content version; kept for provenance.
-        **({"leniency_version": mapping["version"]} if "version" in mapping else {}),
+        # The mapping's own content version (two fits that map every score alike share it).
+        "leniency_version": leniency.version,
     }
 
 
@@ -155,7 +153,7 @@ def calibration_refit(
         raise InterviewError(
             ErrorCode.NOT_ENOUGH_REVIEWS, f"{len(ai)} reviewed answers with an AI score; at least {needed} are needed."
         )
-    mapping = _mapping_of(fit(ai, human))
+    leniency = _leniency_of(fit(ai, human))
     with transaction.atomic():
         version = (Calibration.objects.aggregate(v=Max("version"))["v"] or 0) + 1
         if activate:
@@ -163,10 +161,10 @@ def calibration_refit(
         user, _ = audit.actor_of(actor)
         calibration = Calibration.objects.create(
             version=version,
-            mapping=mapping,
+            mapping=leniency.to_json(),
             fit_name=name[:100],
             pair_count=len(ai),
-            summary=_fit_summary(ai, human, mapping),
+            summary=_fit_summary(ai, human, leniency),
             active=activate,
             created_by=user,
         )

@@ -4,6 +4,7 @@ the staff session detail (the lifecycle's result with each answer's current huma
 
 from __future__ import annotations
 
+import logging
 from typing import Any, cast
 
 from django.conf import settings
@@ -21,6 +22,8 @@ from interview_rt.interviews.rows import Id
 from interview_rt.interviews.standard import GradedExample
 
 from .models import AnswerReview, Calibration, ScoreRevision
+
+log = logging.getLogger(__name__)
 
 __all__ = ["GradedExample", "ReviewStandard"]
 
@@ -101,7 +104,16 @@ def graded_examples_for(
 
 
 def active_calibration() -> Calibration | None:
-    return cast(Calibration | None, _ACTIVE_CALIBRATION.first(True))
+    calibration = cast(Calibration | None, _ACTIVE_CALIBRATION.first(True))
+    if calibration is None:
+        return None
+    try:
+        calibration.leniency  # noqa: B018 - read once here: an unreadable row must not fail grading
+    except (KeyError, TypeError, ValueError):
+        # Only calibration_refit writes mappings (checked); a row edited by hand grades uncalibrated.
+        log.error("calibration v%s has an unreadable mapping; answers are graded without it", calibration.version)
+        return None
+    return calibration
 
 
 # Read for every graded answer: compiled once (prepared.py).

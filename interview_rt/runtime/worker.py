@@ -38,7 +38,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 import interview_rt.runtime.metrics as metrics
 from ai_service import AIProvider, ProviderError
 from ai_service.registry import question_provenance
-from ai_service.types import EvaluationRequest, GeneratedQuestion, GradedExample, InterviewContext, Leniency
+from ai_service.types import EvaluationRequest, GeneratedQuestion, GradedExample, InterviewContext
 from interview_rt.interviews import selectors, services
 from interview_rt.interviews.events import EVALUATE, GENERATE, Job
 
@@ -57,18 +57,6 @@ class Host(Protocol):
     def worker_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]: ...
     def provider(self) -> AIProvider: ...
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]: ...
-
-
-def _leniency(mapping: dict[str, Any]) -> Leniency | None:
-    """The calibration as ai_service's Leniency, or None when it is another kind of mapping (the
-    project then applies it itself in evaluation_store)."""
-    if "knots" not in mapping:
-        return None
-    try:
-        return Leniency.from_json(mapping)
-    except Exception:
-        log.warning("calibration mapping is not a valid Leniency; the project applies it instead")
-        return None
 
 
 async def until_it_works(
@@ -225,13 +213,13 @@ class AIWorker:
             reference_answer=job.reference_answer,
             key_points=job.key_points,
             competency=job.competency,
-            # The team's standard: reviewed answers of the same question, and its leniency when it
-            # was fitted as ai_service's Leniency (a provider applies it only for its own grader).
+            # The team's standard: reviewed answers of the same question, and its leniency (a
+            # provider applies it only for its own grader; else the store applies it).
             graded_examples=tuple(
                 GradedExample(answer=e.answer, score=e.score, note=e.note, id=str(e.review_id))
                 for e in job.graded_examples
             ),
-            leniency=_leniency(job.calibration.mapping) if job.calibration else None,
+            leniency=job.calibration.leniency if job.calibration else None,
         )
         provider = self.runtime.provider()
         metrics.child(metrics.PROVIDER_CALLS, EVALUATE, provider.name).inc()

@@ -118,6 +118,11 @@ def test_json_round_trip() -> None:
     assert [back.apply(v / 4) for v in range(41)] == [team.apply(v / 4) for v in range(41)]
 
 
+def test_whole_number_knots_keep_their_version_through_json() -> None:
+    by_hand = Leniency(knots=((0, 2), (10, 10)), grader_version="g", pairs=3)
+    assert Leniency.from_json(json.loads(json.dumps(by_hand.to_json()))).version == by_hand.version
+
+
 def test_tampered_json_is_refused() -> None:
     data = fit_leniency(lenient_team(50)).to_json()
     with pytest.raises(ValueError, match="version"):

@@ -70,12 +70,24 @@ class GradedExampleOut(_Body):
     ai_score: float | None
 
 
+class LeniencyOut(_Body):
+    """A calibration's mapping: ai_service's `Leniency` as JSON (`Leniency.to_json()`)."""
+
+    version: str = Field(description="a content hash of the knots and grader: two fits that map alike share it")
+    grader_version: str = Field(description='the grader it was fitted for ("": any, applied by this server)')
+    pairs: int = Field(description="reviewed answers it was fitted on")
+    knots: list[tuple[float, float]] = Field(
+        description="(raw score, calibrated score) points over 0-10, increasing in raw and never going down "
+        "in calibrated; linear in between, flat beyond the ends"
+    )
+
+
 class CalibrationOut(_Body):
     version: int
     active: bool
     fit_name: str
     pair_count: int
-    mapping: dict[str, Any] = Field(description='{"kind": "piecewise_linear", "x": [...], "y": [...]}')
+    mapping: LeniencyOut
     summary: dict[str, Any] = Field(description="in-sample bias and RMSE before and after")
     created_by: str | None
     created_at: datetime

@@ -3,8 +3,8 @@
     manage.py calibrate [--fit module.function] [--min-pairs N] [--no-activate] [--regrade]
     manage.py calibrate --regrade-only          # re-grade through the active calibration
 
-`--fit` names any callable taking (raw AI scores, human scores) and returning a piecewise-linear
-mapping or a monotone function (see reviews.calibration_refit); the default is CALIBRATION_FIT
+`--fit` names any callable taking (raw AI scores, human scores) and returning ai_service's
+Leniency (or its JSON) or a monotone function (see reviews.calibration_refit); the default is CALIBRATION_FIT
 (reviews.grading_leniency_fit unless set; analytics.isotonic_fit is the project's own).
 """
 
