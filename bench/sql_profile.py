@@ -47,8 +47,9 @@ def main() -> None:
 
     from ai_service.types import EvaluationRequest
     from interview_rt.aiproc.parent import keyword_questions
-    from interview_rt.interviews import ai, links, services
+    from interview_rt.interviews import links, services
     from interview_rt.interviews.models import AIInterviewQuestion
+    from interview_rt.runtime import ai
 
     call_command("migrate", verbosity=0)
     owner = "" if args.no_claim else "sql-profile-worker"

@@ -14,9 +14,9 @@ from channels.db import database_sync_to_async
 from channels.layers import channel_layers
 
 from ai_service.providers import embedded
-from interview_rt.interviews import ai, links, services
+from interview_rt.interviews import links, services
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSession, InterviewInvitation
-from interview_rt.runtime import runtime
+from interview_rt.runtime import ai, runtime
 
 
 @pytest.fixture(autouse=True)

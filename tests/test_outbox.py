@@ -39,3 +39,23 @@ def test_a_burst_sends_its_staff_frames_once_where_the_first_was() -> None:
 def test_a_batch_without_staff_frames_is_unchanged() -> None:
     batch = [("group_send", "session.a", {"type": "session.close", "code": 4403}), ("send", "ai-worker", {})]
     assert coalesce(batch) == batch
+
+
+def test_batch_messages_merge_per_group_and_type_and_only_those() -> None:
+    # The rule is the runtime's, not the staff feed's: a group message of only `type` and `items`.
+    other = ("group_send", "g", {"type": "t", "items": [1]})
+    with_more = ("group_send", "g", {"type": "t", "items": [9], "extra": 1})
+    batch = [
+        other,
+        ("group_send", "g", {"type": "u", "items": [2]}),
+        with_more,
+        ("group_send", "g", {"type": "t", "items": [3]}),
+    ]
+    assert coalesce(batch) == [
+        ("group_send", "g", {"type": "t", "items": [1, 3]}),
+        ("group_send", "g", {"type": "u", "items": [2]}),
+        with_more,
+    ]
+    assert (
+        coalesce([("send", "g", {"type": "t", "items": [1]})] * 2) == [("send", "g", {"type": "t", "items": [1]})] * 2
+    )

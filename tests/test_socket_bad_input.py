@@ -14,9 +14,10 @@ from channels.testing import WebsocketCommunicator
 
 from interview_rt import runtime
 from interview_rt.asgi import application
-from interview_rt.interviews import ai, services
+from interview_rt.interviews import services
 from interview_rt.interviews.errors import InterviewError
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewSession, InterviewInvitation, SessionFrame
+from interview_rt.runtime import ai
 
 from .conftest import expired
 from .consumers.helpers import GOOD_ANSWER, Candidate

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from interview_rt.runtime.worker import until_it_works
+from interview_rt.interviews.worker import until_it_works
 
 
 async def test_a_failing_call_is_retried_until_it_works(settings: Any, caplog: pytest.LogCaptureFixture) -> None:
@@ -21,7 +21,7 @@ async def test_a_failing_call_is_retried_until_it_works(settings: Any, caplog: p
             raise ConnectionError("Connection refused")
         return 7
 
-    with caplog.at_level(logging.WARNING, logger="interview_rt.runtime.worker"):
+    with caplog.at_level(logging.WARNING, logger="interview_rt.interviews.worker"):
         assert await until_it_works("thing", flaky, stopped=lambda: False) == 7
     assert calls["n"] == 4
     messages = [r.getMessage() for r in caplog.records]

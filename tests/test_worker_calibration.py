@@ -9,9 +9,10 @@ import pytest
 
 from ai_service.types import Evaluation, EvaluationRequest, Leniency, Provenance
 from interview_rt.interviews.models import AIInterviewResponse
+from interview_rt.interviews.worker import AIWorker
 from interview_rt.review import analytics
 from interview_rt.review.models import Calibration
-from interview_rt.runtime import AIWorker, runtime
+from interview_rt.runtime import runtime
 
 from .test_worker_resilience import pending_answer
 

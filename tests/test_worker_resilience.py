@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from interview_rt.interviews import selectors, services
 from interview_rt.interviews.models import AIInterviewResponse, WorkerBeat
-from interview_rt.runtime import AIWorker, runtime
+from interview_rt.interviews.worker import AIWorker
+from interview_rt.runtime import runtime
 
 from .consumers.helpers import GOOD_ANSWER
 
@@ -112,7 +113,7 @@ async def test_the_worker_rides_out_a_failing_channel_layer_and_database(
     settings.AI_WORKER_MAX_BACKOFF_SECONDS = 0.2
     response = await pending_answer(amake_invitation)
     layer = FlakyLayer(failures=5)
-    monkeypatch.setattr("interview_rt.runtime.worker.get_channel_layer", lambda: layer)
+    monkeypatch.setattr("interview_rt.interviews.worker.get_channel_layer", lambda: layer)
     real_pending = selectors.pending_work
     sweeps = {"failed": 0}
 

@@ -3,18 +3,23 @@ own `seq`, drafts relayed to watching staff (never logged), and AI jobs for the 
 
 A service appends frames to the session's log inside its transaction (holding the session row
 lock) and returns them, with the jobs it created, in an `Emitted`. Nothing is sent from here: the
-caller hands the `Emitted` to the server runtime's publish step (`interview_rt.runtime`) once the
-service has returned, that is after its transaction committed, so no client ever sees a frame the
-database could still roll back and no worker is nudged towards a row it cannot read yet.
+caller hands the `Emitted` (an `Envelope`, as the runtime takes it) to the server runtime's
+publish step (`interview_rt.runtime`) once the service has returned, that is after its
+transaction committed, so no client ever sees a frame the database could still roll back and no
+worker is nudged towards a row it cannot read yet.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+
+from interview_rt.runtime.outbox import Envelope, Message
 
 from .models import AIInterviewSession, FeedFrame, SessionFrame
 from .prepared import Insert
@@ -53,7 +58,7 @@ class StaffFrame:
 
 
 @dataclass
-class Emitted:
+class Emitted(Envelope):
     """Frames (with the session they belong to), staff feed frames, drafts and jobs, each list in
     the order they were created."""
 
@@ -83,8 +88,38 @@ class Emitted:
     def job(self, kind: str, object_id: object, *, claimed: Any = None) -> None:
         self.jobs.append(Job(kind, str(object_id), claimed))
 
+    def messages(self) -> list[Message]:
+        """The channel-layer messages that carry it, in order: the session's frames, the staff
+        feed, drafts to watching staff, worker nudges, socket closes."""
+        out: list[Message] = [
+            ("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
+            for session_id, frame in self.frames
+        ]
+        # Staff frames travel encoded once: every staff socket sends the same text, and the channel
+        # layer copies (in memory) or packs (Redis) a string, not a nested dict, per socket. A
+        # batch message (only `type` and `items`): the publish step merges a burst into one.
+        if self.staff:
+            items = [[s.job_id, s.session_id, s.frame["seq"], json.dumps(s.frame)] for s in self.staff]
+            out.append(("group_send", STAFF_GROUP, {"type": "staff.frames", "items": items}))
+        out += [
+            (
+                "group_send",
+                watch_group(d.session_id),
+                {"type": "staff.draft", "session_id": d.session_id, "text": json.dumps(d.frame)},
+            )
+            for d in self.drafts
+        ]
+        out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in self.jobs]
+        out += [
+            ("group_send", session_group(session_id), {"type": "session.close", "code": code})
+            for session_id, code in self.closes
+        ]
+        return out
+
     def take_claimed(self) -> list[Job]:
         """Remove and return the jobs already claimed for this process's worker (not to be nudged)."""
+        if not self.jobs:
+            return []
         claimed = [j for j in self.jobs if j.claimed is not None]
         if claimed:
             self.jobs = [j for j in self.jobs if j.claimed is None]

@@ -2,7 +2,8 @@
 
 - database lanes (`lanes.py`): where ORM calls from async code run, by priority;
 - the publish step (`outbox.py`): what services emitted goes out after commit, in order;
-- the background AI worker inside this process (embedded default) and the grading model's
+- the background AI worker inside this process (embedded default; the class RUNTIME_WORKER
+  names, the lifecycle's `interviews/worker.py`: the runtime imports no app) and the grading model's
   warm-up, started with the process, not on the first request or socket;
 - the AI provider, in a child process of its own (`interview_rt/aiproc/`) where the machine has a core to
   spare, so grading never competes with sockets for this process's core;
@@ -21,7 +22,6 @@ what it emitted.
 """
 
 from .core import (
-    AIWorker,
     Runtime,
     answer_db,
     candidate_db,
@@ -35,7 +35,6 @@ from .core import (
 )
 
 __all__ = [
-    "AIWorker",
     "Runtime",
     "answer_db",
     "candidate_db",

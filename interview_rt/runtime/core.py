@@ -1,5 +1,7 @@
 """The process's `Runtime`: lanes, the outbox, the in-process worker and AI process, shutdown
-(the package's docstring says what each part is)."""
+(the package's docstring says what each part is). It imports no app: the worker it runs is the
+class RUNTIME_WORKER names (the lifecycle's, interviews/worker.py), its periodic tasks are named
+in RUNTIME_TASKS, and what services emitted reaches it as an `Envelope`."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from django.conf import settings
 from django.utils.module_loading import import_string
@@ -20,12 +22,10 @@ import interview_rt.runtime.metrics as metrics
 from ai_service import AIProvider
 from ai_service.types import GeneratedQuestion, InterviewContext
 from interview_rt.aiproc.parent import ProcessProvider, embedded_with_model, keyword_questions
-from interview_rt.interviews import ai
-from interview_rt.interviews.events import Emitted, Job
 
+from . import ai
 from .lanes import ANSWER, CANDIDATE, STAFF, WORKER, Lanes
-from .outbox import Outbox, messages, send
-from .worker import AIWorker
+from .outbox import Envelope, Outbox, send
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -33,7 +33,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "AIWorker",
     "Runtime",
     "answer_db",
     "candidate_db",
@@ -46,19 +45,36 @@ __all__ = [
 ]
 
 
-def emitted_of(result: object) -> Emitted | None:
-    """Services return an `Emitted`, or a result that carries one as `.emitted`."""
-    if isinstance(result, Emitted):
+def emitted_of(result: object) -> Envelope | None:
+    """Services return what they emitted (an `Envelope`), or a result that carries it as `.emitted`."""
+    if isinstance(result, Envelope):
         return result
     emitted = getattr(result, "emitted", None)
-    return emitted if isinstance(emitted, Emitted) else None
+    return emitted if isinstance(emitted, Envelope) else None
+
+
+class Worker(Protocol):
+    """What the runtime needs of the background worker it runs (RUNTIME_WORKER names the class,
+    built with the runtime: `Worker(runtime, concurrency=...)`)."""
+
+    id: str
+    stopping: bool
+
+    async def run(self) -> None: ...
+    def submit(self, message: dict[str, Any], claimed: Any = None) -> bool: ...
+    async def shutdown(self, grace: float) -> dict[str, int]: ...
+    async def drain(self, timeout: float | None = None) -> None: ...
+
+
+def _worker(runtime: Runtime, concurrency: int | None = None) -> Worker:
+    return import_string(settings.RUNTIME_WORKER)(runtime, concurrency=concurrency)
 
 
 class Runtime:
     def __init__(self) -> None:
         self.lanes = Lanes()
         self.outbox = Outbox()
-        self.worker: AIWorker | None = None
+        self.worker: Worker | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self._process: ProcessProvider | None = None
@@ -81,16 +97,15 @@ class Runtime:
         async def call(*args: P.args, **kwargs: P.kwargs) -> T:
             result = await wrapped(*args, **kwargs)
             emitted = emitted_of(result)
-            if emitted and emitted.jobs:
+            if emitted:
                 for job in emitted.take_claimed():
                     self._hand_over(job)
-            if emitted:
                 if self.outbox.running:
                     self.outbox.publish(emitted)
                 else:
                     # A host that runs us without start() (a sync test client's throwaway loop):
                     # send from here, in order, before returning.
-                    for message in messages(emitted):
+                    for message in emitted.messages():
                         await send(message)
             return result
 
@@ -102,7 +117,7 @@ class Runtime:
         worker = self.worker
         return worker.id if worker is not None and not worker.stopping and not self.stopping else ""
 
-    def _hand_over(self, job: Job) -> None:
+    def _hand_over(self, job: Any) -> None:
         """A job a service claimed for this process's worker: run it here. If that worker is gone
         meanwhile, its lease lapses with its heartbeat and a sweep (here or elsewhere) takes it."""
         worker = self.worker
@@ -132,7 +147,7 @@ class Runtime:
         """A service or selector for a staff socket or view: after every candidate and the worker."""
         return self._db(fn, STAFF)
 
-    def publish(self, emitted: Emitted | None) -> None:
+    def publish(self, emitted: Envelope | None) -> None:
         """Publish what a service called outside the lanes emitted (management commands)."""
         if emitted:
             self.outbox.publish(emitted)
@@ -179,7 +194,7 @@ class Runtime:
         auto = with_worker and (os.cpu_count() or 1) > 1
         self.ai_process = auto if settings.AI_PROCESS is None else bool(settings.AI_PROCESS)
         if with_worker:
-            self.worker = AIWorker(self)
+            self.worker = _worker(self)
             self._start_warm_up()
             self._spawn(self.worker.run(), "ai-worker")
             self._start_tasks()
@@ -194,7 +209,7 @@ class Runtime:
         until SIGTERM or SIGINT, which stop it gracefully (see `shutdown`)."""
         await self.start(inprocess_worker=False)
         self.ai_process = bool(settings.AI_PROCESS)  # auto: off, this process is the worker
-        self.worker = AIWorker(self, concurrency=concurrency)
+        self.worker = _worker(self, concurrency=concurrency)
         self._start_warm_up()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

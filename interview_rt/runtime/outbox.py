@@ -1,6 +1,7 @@
 """The publish step: what services emitted goes out over the channel layer, in order, after commit.
 
-Services return an `Emitted` once their transaction committed; the runtime hands it here. One task
+Services return what they emitted (an `Envelope`; the lifecycle's is `Emitted`) once their
+transaction committed; the runtime hands it here. One task
 on the server's loop drains an ordered queue, so sends keep commit order and the caller (an
 answer's acknowledgement, a database thread's result) never waits on a channel layer round trip.
 A send that fails is only logged: the frame log in the database is the source of truth, and a
@@ -11,73 +12,58 @@ reconnect; a worker that misses a nudge finds the job in its sweep.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from django.conf import settings
-
-from interview_rt.interviews.events import STAFF_GROUP, Emitted, session_group, watch_group
 
 log = logging.getLogger(__name__)
 
 Message = tuple[str, str, dict[str, Any]]  # (layer method, channel or group, message)
 
 
-def messages(emitted: Emitted) -> list[Message]:
-    out: list[Message] = [
-        ("group_send", session_group(session_id), {"type": "session.frame", "frame": frame})
-        for session_id, frame in emitted.frames
-    ]
-    # Staff frames travel encoded once: every staff socket sends the same text, and the channel
-    # layer copies (in memory) or packs (Redis) a string, not a nested dict, per socket.
-    if emitted.staff:
-        out.append(
-            (
-                "group_send",
-                STAFF_GROUP,
-                {
-                    "type": "staff.frames",
-                    "items": [[s.job_id, s.session_id, s.frame["seq"], json.dumps(s.frame)] for s in emitted.staff],
-                },
-            )
-        )
-    out += [
-        (
-            "group_send",
-            watch_group(d.session_id),
-            {"type": "staff.draft", "session_id": d.session_id, "text": json.dumps(d.frame)},
-        )
-        for d in emitted.drafts
-    ]
-    out += [("send", settings.AI_WORKER_CHANNEL, job.message()) for job in emitted.jobs]
-    out += [
-        ("group_send", session_group(session_id), {"type": "session.close", "code": code})
-        for session_id, code in emitted.closes
-    ]
-    return out
+class Envelope:
+    """What a service emitted, as the publish step takes it: its channel-layer messages in the
+    order they were created, and the jobs it already claimed for this process's worker (handed to
+    the worker instead of nudged). The app defines what it holds (the lifecycle's `Emitted`,
+    interviews/events.py); the runtime only sends it."""
+
+    def __bool__(self) -> bool:
+        raise NotImplementedError
+
+    def messages(self) -> list[Message]:
+        raise NotImplementedError
+
+    def take_claimed(self) -> list[Any]:
+        """Remove and return the claimed jobs (each with `kind`, `id` and `claimed`)."""
+        raise NotImplementedError
 
 
 # Messages taken from the queue at once (a burst of commits: an evaluation batch, a connect storm).
 DRAIN_BATCH = 500
 
 
+def _batchable(method: str, body: dict[str, Any]) -> bool:
+    return method == "group_send" and body.keys() == {"type", "items"} and isinstance(body["items"], list)
+
+
 def coalesce(batch: list[Message]) -> list[Message]:
-    """The batch with all its staff feed frames in one `staff.frames` message, where the first
-    was, in their order. Measured: with 5 staff sockets watching 100 busy sessions, each staff
-    consumer took its messages one event-loop round trip at a time, and an answer's frame waited
-    80-200 ms behind a burst of others in each socket's queue; one message per burst is one trip."""
+    """The batch with its batch messages (a group message of only `type` and an `items` list, as
+    the staff feed's `staff.frames`) merged: one per group and type, where the first was, items in
+    their order. Measured: with 5 staff sockets watching 100 busy sessions, each staff consumer took
+    its messages one event-loop round trip at a time, and an answer's frame waited 80-200 ms behind
+    a burst of others in each socket's queue; one message per burst is one trip."""
     out: list[Message] = []
-    staff: dict[str, Any] | None = None
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
     for method, target, body in batch:
-        if target == STAFF_GROUP and body.get("type") == "staff.frames":
-            if staff is None:
-                staff = {"type": "staff.frames", "items": list(body["items"])}
-                out.append((method, target, staff))
+        if _batchable(method, body):
+            key = (target, body["type"])
+            if key in merged:
+                merged[key]["items"].extend(body["items"])
             else:
-                staff["items"].extend(body["items"])
+                merged[key] = {"type": body["type"], "items": list(body["items"])}
+                out.append((method, target, merged[key]))
             continue
         out.append((method, target, body))
     return out
@@ -126,21 +112,21 @@ class Outbox:
                 for _ in batch:
                     queue.task_done()
 
-    def publish(self, emitted: Emitted) -> None:
+    def publish(self, emitted: Envelope) -> None:
         """Queue everything `emitted` holds; from the loop's thread or any other."""
         if not emitted:
             return
         loop, queue = self.loop, self._queue
         if not self.running or loop is None or queue is None:
             # No server loop in this process (a management command): send and wait.
-            for message in messages(emitted):
+            for message in emitted.messages():
                 async_to_sync(send)(message)
             return
         try:
             on_loop = asyncio.get_running_loop() is loop
         except RuntimeError:
             on_loop = False
-        for message in messages(emitted):
+        for message in emitted.messages():
             if on_loop:
                 queue.put_nowait(message)
             else:

@@ -268,6 +268,9 @@ WEBHOOKS_INPROCESS = env_bool("WEBHOOKS_INPROCESS", True)
 # Periodic tasks the runtime starts beside the AI worker: name -> dotted path of a function of the
 # runtime returning a coroutine (or None: off); the runtime imports none of the apps that add one.
 RUNTIME_TASKS = {"webhooks": "interview_rt.delivery.sender.webhook_sender"}
+# The background AI worker the runtime runs (in the web process, or `manage.py ai_worker`): a
+# class built as Worker(runtime, concurrency=...) (runtime.core.Worker); the lifecycle's.
+RUNTIME_WORKER = "interview_rt.interviews.worker.AIWorker"
 
 # --- AI providers ------------------------------------------------------------------------------
 AI_PROVIDER = os.environ.get("AI_PROVIDER", "embedded")

@@ -249,7 +249,8 @@ async def test_pending_evaluation_is_done_after_a_crash(amake_invitation: Any) -
     """An answer stored with no evaluation (the worker died) is graded by the sweep on restart,
     and the candidate gets the feedback on reconnect."""
     from interview_rt.interviews import services
-    from interview_rt.runtime import AIWorker, runtime
+    from interview_rt.interviews.worker import AIWorker
+    from interview_rt.runtime import runtime
 
     # No worker in this process until the "restart": the answer below must stay pending.
     await runtime.stop()
@@ -337,7 +338,8 @@ async def test_an_answer_claimed_by_a_worker_that_died_is_graded_by_the_next(ama
     """The lease taken with the answer belongs to a worker with no heartbeat (its process died
     after the acknowledgement): the next worker's sweep takes it over and grades it."""
     from interview_rt.interviews import services
-    from interview_rt.runtime import AIWorker, runtime
+    from interview_rt.interviews.worker import AIWorker
+    from interview_rt.runtime import runtime
 
     await runtime.stop()
     await runtime.start(inprocess_worker=False)

@@ -11,8 +11,8 @@ import pytest
 from ai_service.base import AIProvider
 from ai_service.providers.embedded import EmbeddedProvider
 from ai_service.types import Evaluation, EvaluationRequest, GeneratedQuestion, InterviewContext, Provenance
-from interview_rt.interviews import ai
 from interview_rt.interviews.models import AIInterviewQuestion, AIInterviewResponse, AIInterviewSession
+from interview_rt.runtime import ai
 
 from .helpers import GOOD_ANSWER, Candidate
 

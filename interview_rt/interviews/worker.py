@@ -39,10 +39,10 @@ import interview_rt.runtime.metrics as metrics
 from ai_service import AIProvider, ProviderError
 from ai_service.registry import question_provenance
 from ai_service.types import EvaluationRequest, GeneratedQuestion, GradedExample, InterviewContext
-from interview_rt.interviews import selectors, services
-from interview_rt.interviews.events import EVALUATE, GENERATE, Job
+from interview_rt.runtime.outbox import send
 
-from .outbox import send
+from . import selectors, services
+from .events import EVALUATE, GENERATE, Job
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -50,8 +50,8 @@ P = ParamSpec("P")
 
 
 class Host(Protocol):
-    """What the worker needs of the runtime that runs it (runtime.core.Runtime, which imports
-    this module: a protocol, not an import back)."""
+    """What the worker needs of the runtime that runs it (runtime.core.Runtime, which builds it
+    from RUNTIME_WORKER and never imports this app)."""
 
     def waiting_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]: ...
     def worker_db(self, fn: Callable[P, T]) -> Callable[P, Awaitable[T]]: ...
