@@ -1,5 +1,5 @@
 """Rows -> the dicts clients see: the candidate's frames and snapshot, the staff feed's rows and
-frames, the REST bodies. Their shapes are declared in `schemas.py` (the socket frames, public
+frames, the REST bodies. Their shapes are declared in `schemas/` (the socket frames, public
 REST) and `api/bodies.py` (staff REST), which the tests hold these to; the builders here stay plain
 dicts because they run on every answer (a pydantic model per frame cost measurable CPU).
 """

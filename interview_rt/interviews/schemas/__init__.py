@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel, T
 
 from ai_service.types import Difficulty, InterviewType, QuestionType
 
-from .constants import (
+from ..constants import (
     CLIENT_ID_PATTERN,
     MAX_ANSWER_CHARS,
     MAX_DEMOGRAPHIC_GROUP_CHARS,
@@ -36,9 +36,9 @@ from .constants import (
     SignalKind,
     Status,
 )
-from .errors import ErrorCode, InterviewError
-from .state import Awaiting
-from .text import SPACES, SURROGATE_ESCAPE, clean_json
+from ..errors import ErrorCode, InterviewError
+from ..state import Awaiting
+from ..text import SPACES, SURROGATE_ESCAPE, clean_json
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 # The last instant a datetime can hold (9999-12-31), in ms since the epoch.
