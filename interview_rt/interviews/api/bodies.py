@@ -1,7 +1,7 @@
 """The staff REST endpoints' response bodies, declared once (pydantic, like the candidate's in
-`schemas/`): the views' OpenAPI responses are these models (drf-spectacular reads pydantic), and
-tests/test_rest_bodies.py validates what each endpoint really answers against them, so the
-document cannot drift from the server. The dicts themselves are built by the selectors and
+`schemas/public_rest.py`): the views' OpenAPI responses are these models (drf-spectacular reads
+pydantic), and tests/test_rest_bodies.py validates what each endpoint really answers against them,
+so the document cannot drift from the server. The dicts themselves are built by the selectors and
 services; these say their shape.
 """
 

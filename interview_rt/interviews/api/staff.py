@@ -167,7 +167,8 @@ class SessionActionsView(StaffView):
         parameters=[uuid_path("session_id")], request=schemas.ActionRequest, responses={201: schemas.ActionOut}
     )
     def post(self, request: Request, session_id: str) -> Response:
-        # The same field declarations as the staff socket's frames (schemas/), so both refuse alike.
+        # The same field declarations as the staff socket's frames (schemas/staff_actions.py), so both
+        # refuse alike.
         action = schemas.parse_action(request.data)
         common: dict[str, Any] = {"session_id": session_id, "actor": request.user}
         if isinstance(action, schemas.MessageAction):
