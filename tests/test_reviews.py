@@ -74,7 +74,13 @@ def test_result_detail_shows_each_answers_review() -> None:
 
 @pytest.mark.parametrize(
     "body, field",
-    [({"score": 11}, "score"), ({"score": "7"}, "score"), ({}, "score"), ({"score": 5, "note": 3}, "note")],
+    [
+        ({"score": 11}, "score"),
+        ({"score": "7"}, "score"),
+        ({"score": True}, "score"),
+        ({}, "score"),
+        ({"score": 5, "note": 3}, "note"),
+    ],
 )
 def test_bad_reviews_are_refused_with_a_code(body: dict[str, Any], field: str) -> None:
     answer = answers_of(interview([4.0]))[0]

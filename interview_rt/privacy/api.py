@@ -19,7 +19,6 @@ from interview_rt.interviews.api.errors import error_response
 from interview_rt.interviews.api.http import StrictSerializer
 from interview_rt.interviews.api.public import _body, allow
 from interview_rt.interviews.errors import InterviewError
-from interview_rt.review.api.reviews import StrictCharField
 from interview_rt.runtime import candidate_db
 
 from . import services as privacy
@@ -44,8 +43,8 @@ async def demographics_view(request: HttpRequest, token: str) -> JsonResponse:
 
 class ErasureRequest(StrictSerializer):
     candidate_id = serializers.IntegerField(required=False, min_value=1)
-    email = StrictCharField(required=False, max_length=254)
-    reference = StrictCharField(
+    email = serializers.CharField(required=False, max_length=254)
+    reference = serializers.CharField(
         required=False, allow_blank=True, default="", max_length=100, help_text="a ticket id for the audit log"
     )
     dry_run = serializers.BooleanField(default=False)

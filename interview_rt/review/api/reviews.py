@@ -21,25 +21,10 @@ from interview_rt.interviews.rows import parse_uuid
 from .. import reviews, selectors
 
 
-class StrictFloatField(serializers.FloatField):
-    """A JSON number only: like the candidate's wire formats, "7" and true are not 7."""
-
-    def to_internal_value(self, data: Any) -> float:
-        if isinstance(data, bool) or not isinstance(data, int | float):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictCharField(serializers.CharField):
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
 class AnswerReviewRequest(StrictSerializer):
-    score = StrictFloatField(min_value=0, max_value=10)
-    note = StrictCharField(required=False, allow_blank=True, max_length=MAX_REVIEW_NOTE_CHARS, default="")
+    # StrictSerializer takes only JSON numbers and strings: "7" and true are not 7.
+    score = serializers.FloatField(min_value=0, max_value=10)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=MAX_REVIEW_NOTE_CHARS, default="")
 
 
 class RefitRequest(StrictSerializer):
