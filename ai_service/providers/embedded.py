@@ -222,6 +222,22 @@ def select_questions(
     return head + tail
 
 
+def bank_questions(context: InterviewContext, use_embeddings: bool = True) -> list[GeneratedQuestion]:
+    """The interview's questions from the offline bank (`select_questions`), as providers return them."""
+    return [
+        GeneratedQuestion(
+            text=q.text,
+            question_type="behavioral" if q.type == "behavioral" else "technical",
+            competency=q.competency,
+            difficulty=q.difficulty,  # type: ignore[arg-type]
+            reference_answer=q.reference_answer,
+            key_points=q.key_points,
+            source_id=q.id,
+        )
+        for q in select_questions(context, load_bank(), use_embeddings)
+    ]
+
+
 class EmbeddedOptions(ProviderOptions):
     model_name: str = Field("embedded", description="a string")
     model_version: str = Field(lexical.VERSION, description="a string")
@@ -253,19 +269,7 @@ class EmbeddedProvider(AIProvider):
         )
 
     async def generate_questions(self, context: InterviewContext) -> Sequence[GeneratedQuestion]:
-        picked = await asyncio.to_thread(select_questions, context, load_bank())
-        return [
-            GeneratedQuestion(
-                text=q.text,
-                question_type="behavioral" if q.type == "behavioral" else "technical",
-                competency=q.competency,
-                difficulty=q.difficulty,  # type: ignore[arg-type]
-                reference_answer=q.reference_answer,
-                key_points=q.key_points,
-                source_id=q.id,
-            )
-            for q in picked
-        ]
+        return await asyncio.to_thread(bank_questions, context)
 
     def _semantic_ready(self) -> bool:
         """Load the semantic grader once; False (with a warning) if the model cannot load."""

@@ -12,6 +12,7 @@ score outside 0..10 or an empty answer is `ProviderBadOutput`, naming the field.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -227,16 +228,9 @@ class HTTPModelProvider(NetworkedProvider):
         self._check_usable()
         result = await self.http.post_json("evaluate-response", evaluate_request(request))
         evaluation = parse_evaluation(result.data)
-        follow_up = evaluation.follow_up if self.follow_ups_enabled else ""
-        return Evaluation(
-            score=evaluation.score,
-            feedback=evaluation.feedback,
-            strengths=evaluation.strengths,
-            improvements=evaluation.improvements,
-            covered_key_points=evaluation.covered_key_points,
-            missed_key_points=evaluation.missed_key_points,
-            insufficient_evidence=evaluation.insufficient_evidence,
-            follow_up=follow_up,
+        return dataclasses.replace(
+            evaluation,
+            follow_up=evaluation.follow_up if self.follow_ups_enabled else "",
             provenance=self._provenance(
                 result.data,
                 result.latency_ms,

@@ -11,6 +11,7 @@ as the documented model API (see http_model.parse_questions / parse_evaluation).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -199,14 +200,8 @@ class OpenAICompatProvider(NetworkedProvider):
         follow_up = ""
         if self.follow_ups_enabled and evaluation.score is not None and evaluation.score < prompts.FOLLOW_UP_BELOW:
             follow_up = evaluation.follow_up or GENERIC_FOLLOW_UP
-        return Evaluation(
-            score=evaluation.score,
-            feedback=evaluation.feedback,
-            strengths=evaluation.strengths,
-            improvements=evaluation.improvements,
-            covered_key_points=evaluation.covered_key_points,
-            missed_key_points=evaluation.missed_key_points,
-            insufficient_evidence=evaluation.insufficient_evidence,
+        return dataclasses.replace(
+            evaluation,
             follow_up=follow_up,
             provenance=self._provenance(result, mode, calibration_details(request, prompts.prompt_examples(request))),
         )

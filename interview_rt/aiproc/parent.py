@@ -45,21 +45,9 @@ def embedded_with_model(config: Mapping[str, Mapping[str, Any]], alias: str = "d
 def keyword_questions(context: InterviewContext) -> list[GeneratedQuestion]:
     """The embedded provider's questions ranked without the model (tags and keywords): what it
     does when the model is unavailable, used while the model is still loading."""
-    from ai_service.bank import load_bank
-    from ai_service.providers.embedded import select_questions
+    from ai_service.providers.embedded import bank_questions
 
-    return [
-        GeneratedQuestion(
-            text=q.text,
-            question_type="behavioral" if q.type == "behavioral" else "technical",
-            competency=q.competency,
-            difficulty=q.difficulty,  # type: ignore[arg-type]
-            reference_answer=q.reference_answer,
-            key_points=q.key_points,
-            source_id=q.id,
-        )
-        for q in select_questions(context, load_bank(), use_embeddings=False)
-    ]
+    return bank_questions(context, use_embeddings=False)
 
 
 class ProcessProvider(AIProvider):
