@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -242,21 +243,31 @@ class AIInterviewResult(models.Model):
         return f"result of {self.session_id}"
 
 
-class SessionFrame(models.Model):
-    """The log of frames pushed to the candidate: replayed from `seq` on reconnect."""
+class FrameLog(models.Model):
+    """A session's log of pushed frames, each with its `seq` (unique per session): what a socket
+    replays from on reconnect. The candidate's and the staff feed's are two such logs."""
 
-    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="frames")
+    session_id: Any  # the subclass declares `session`
     seq = models.PositiveIntegerField()
     type = models.CharField(max_length=50)
     payload = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        abstract = True
         ordering = ["session", "seq"]
-        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="frame_seq_unique")]
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.seq} {self.type}"
+
+
+class SessionFrame(FrameLog):
+    """The log of frames pushed to the candidate: replayed from `seq` on reconnect."""
+
+    session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="frames")
+
+    class Meta(FrameLog.Meta):
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="frame_seq_unique")]
 
 
 # --- audit -----------------------------------------------------------------------------------------
@@ -295,21 +306,13 @@ class WorkerBeat(models.Model):
         return f"worker {self.id}"
 
 
-class FeedFrame(models.Model):
+class FeedFrame(FrameLog):
     """The staff feed log of a session: what watching staff were pushed, replayed from `seq`."""
 
     session = models.ForeignKey(AIInterviewSession, on_delete=models.CASCADE, related_name="feed_frames")
-    seq = models.PositiveIntegerField()
-    type = models.CharField(max_length=50)
-    payload = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["session", "seq"]
+    class Meta(FrameLog.Meta):
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="feed_frame_seq_unique")]
-
-    def __str__(self) -> str:
-        return f"{self.session_id}#{self.seq} {self.type}"
 
 
 class IntegritySignal(models.Model):
