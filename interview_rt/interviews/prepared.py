@@ -27,10 +27,8 @@ def _connection() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
-class Insert:
-    """INSERT of `fields` of a model, several rows in one executemany; auto_now_add fields are
-    filled as save() fills them. The primary key must be a field in `fields` or auto-assigned (and
-    then not set on the instances)."""
+class _Write:
+    """A statement writing `fields` of a model, its SQL built once per database vendor."""
 
     def __init__(self, model: type[Model], fields: Sequence[str]) -> None:
         self.model = model
@@ -40,12 +38,22 @@ class Insert:
     def sql(self, connection: Any) -> str:
         sql = self._sql.get(connection.vendor)
         if sql is None:
-            qn = connection.ops.quote_name
-            columns = ", ".join(qn(f.column) for f in self.fields)
-            placeholders = ", ".join(["%s"] * len(self.fields))
-            sql = f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) VALUES ({placeholders})"
-            self._sql[connection.vendor] = sql
+            sql = self._sql[connection.vendor] = self.build(connection.ops.quote_name)
         return sql
+
+    def build(self, qn: Callable[[str], str]) -> str:
+        raise NotImplementedError
+
+
+class Insert(_Write):
+    """INSERT of `fields` of a model, several rows in one executemany; auto_now_add fields are
+    filled as save() fills them. The primary key must be a field in `fields` or auto-assigned (and
+    then not set on the instances)."""
+
+    def build(self, qn: Callable[[str], str]) -> str:
+        columns = ", ".join(qn(f.column) for f in self.fields)
+        placeholders = ", ".join(["%s"] * len(self.fields))
+        return f"INSERT INTO {qn(self.model._meta.db_table)} ({columns}) VALUES ({placeholders})"
 
     def run(self, objs: Sequence[Model]) -> None:
         if not objs:
@@ -62,24 +70,14 @@ class Insert:
             obj._state.db = connection.alias
 
 
-class Update:
+class Update(_Write):
     """UPDATE of `fields` of one row by primary key (what save(update_fields=...) does)."""
 
-    def __init__(self, model: type[Model], fields: Sequence[str]) -> None:
-        self.model = model
-        self.fields: list[Field[Any, Any]] = [model._meta.get_field(name) for name in fields]  # type: ignore[misc]
-        self._sql: dict[str, str] = {}
-
-    def sql(self, connection: Any) -> str:
-        sql = self._sql.get(connection.vendor)
-        if sql is None:
-            qn = connection.ops.quote_name
-            sets = ", ".join(f"{qn(f.column)} = %s" for f in self.fields)
-            pk = self.model._meta.pk
-            assert pk is not None
-            sql = f"UPDATE {qn(self.model._meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s"
-            self._sql[connection.vendor] = sql
-        return sql
+    def build(self, qn: Callable[[str], str]) -> str:
+        sets = ", ".join(f"{qn(f.column)} = %s" for f in self.fields)
+        pk = self.model._meta.pk
+        assert pk is not None
+        return f"UPDATE {qn(self.model._meta.db_table)} SET {sets} WHERE {qn(pk.column)} = %s"
 
     def run(self, obj: Model) -> None:
         connection = _connection()
