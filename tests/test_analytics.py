@@ -27,6 +27,7 @@ def test_the_module_imports_no_django() -> None:
 
 def test_pearson_matches_scipy() -> None:
     from scipy import stats
+
     rng = np.random.default_rng(1)
     x = rng.uniform(0, 10, 50)
     y = x * 0.7 + rng.normal(0, 2, 50)
@@ -49,6 +50,7 @@ def test_qwk_by_hand() -> None:
 
 def test_qwk_matches_sklearn() -> None:
     from sklearn import metrics
+
     rng = np.random.default_rng(2)
     a = rng.integers(0, 11, 200)
     b = np.clip(a + rng.integers(-3, 4, 200), 0, 10)
@@ -101,6 +103,7 @@ def test_bootstrap_matches_scipy_where_every_resample_is_defined() -> None:
     # The same draws (rng.integers(0, n, (resamples, n)) from the seed) and the same percentiles as
     # scipy.stats.bootstrap(paired, percentile); ours differs only in dropping undefined resamples.
     from scipy import stats
+
     rng = np.random.default_rng(6)
     human = rng.uniform(0, 10, 40)
     ai = np.clip(human + rng.normal(-0.5, 1.5, 40), 0, 10)
@@ -231,6 +234,7 @@ def test_isotonic_fit_is_monotone_and_pools_violations() -> None:
 
 def test_isotonic_fit_matches_sklearn_on_noisy_data() -> None:
     from sklearn import isotonic
+
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 10, 300).round(1)
     y = np.clip(x * 0.6 + 3 + rng.normal(0, 1.5, 300), 0, 10)

@@ -28,6 +28,17 @@ from ai_service.types import EvaluationRequest, InterviewContext
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_API_KEY = "sk-test-REFERENCE-0123456789abcdef"
 PROVIDER_KINDS = ("http", "openai")
+# The reference server's faults and the error kind a networked provider reports for each.
+FAULT_KINDS = {
+    "5xx": "unavailable",
+    "429": "rate_limited",
+    "garbage": "bad_output",
+    "wrong-schema": "bad_output",
+    "hang": "timeout",
+    "out-of-range": "bad_output",
+    "empty": "bad_output",
+    "latency": "timeout",
+}
 # The server loads the grading model before it listens (~20 s on a busy machine): wait for its
 # line or its exit, up to just under pytest's 120 s per test.
 START_TIMEOUT = 100.0

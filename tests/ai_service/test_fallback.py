@@ -18,6 +18,7 @@ from ai_service.types import Evaluation, EvaluationRequest, GeneratedQuestion, I
 
 from .conftest import (
     CONTEXT,
+    FAULT_KINDS,
     PROVIDER_KINDS,
     SERVER_API_KEY,
     STRONG,
@@ -26,17 +27,6 @@ from .conftest import (
     make_provider,
     read_timeout,
 )
-
-FAULT_KINDS = {
-    "5xx": "unavailable",
-    "429": "rate_limited",
-    "garbage": "bad_output",
-    "wrong-schema": "bad_output",
-    "hang": "timeout",
-    "out-of-range": "bad_output",
-    "empty": "bad_output",
-    "latency": "timeout",
-}
 
 
 def wrap(kind: str, url: str, **options: object) -> FallbackProvider:

@@ -52,6 +52,7 @@ def test_isotonic_matches_scipy() -> None:
     # scipy.optimize.isotonic_regression is the reference; ours stays (leniency.py's docstring says
     # why): the two agree to rounding, not always to the last bit.
     from scipy import optimize
+
     rng = np.random.default_rng(8)
     for _ in range(50):
         n = int(rng.integers(1, 120))

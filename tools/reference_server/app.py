@@ -176,6 +176,7 @@ class ReferenceServer:
             delay_ms = self.faults.delay_ms(fault)
             if delay_ms:
                 await asyncio.sleep(delay_ms / 1000)
+                stats.delayed_ms += delay_ms
             return faults.early_answer(fault) or await answer(body, fault)
         finally:
             stats.finished()

@@ -1,5 +1,5 @@
 """What the server counts for `GET /_stats`: API requests (in flight, most at once, per path),
-faults applied, and the TCP connections open."""
+faults applied, the latency added, and the TCP connections open."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ class Stats:
     in_flight: int = 0
     max_in_flight: int = 0
     faults_applied: int = 0
+    # The answers' added latency, in all: what a test checks instead of timing the client.
+    delayed_ms: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
 
     def started(self, path: str) -> None:
