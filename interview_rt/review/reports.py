@@ -22,6 +22,7 @@ from interview_rt.interviews import audit, rows
 from interview_rt.interviews.constants import AuditAction
 from interview_rt.interviews.errors import ErrorCode, InterviewError
 from interview_rt.interviews.models import AIInterviewResponse, AIInterviewResult, AIInterviewSession
+from interview_rt.interviews.text import clean
 
 from . import analytics
 from .analytics import AnswerFact, SessionFact
@@ -60,9 +61,10 @@ class Filters:
     @classmethod
     def from_params(cls, params: Mapping[str, str]) -> Filters:
         """From query parameters `job`, `since`, `until` (an RFC 3339 date, midnight UTC, or
-        date-time with its offset; empty: no bound)."""
+        date-time with its offset; empty: no bound). The job is compared as titles are stored,
+        cleaned (text.clean: PostgreSQL refuses NUL, so a query or audit row holding one failed)."""
         return cls(
-            job=(params.get("job") or "").strip() or None,
+            job=clean(params.get("job") or "").strip() or None,
             since=_when(params, "since"),
             until=_when(params, "until"),
         )

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, reject, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -62,7 +62,7 @@ def staff_server(
         database_url = stack.enter_context(postgres_database()) if request.param == "postgresql" else sqlite
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "interview_rt.settings.local",
+            "DJANGO_SETTINGS_MODULE": "tests.e2e.schemathesis_settings",
             "DATABASE_URL": database_url,
             "E2E_DIR": str(tmp),
             "DEBUG": "0",
@@ -114,6 +114,18 @@ def api(staff_server: tuple[Server, dict[str, str]]) -> Any:
     return schema
 
 
+def _vanishes(value: Any) -> bool:
+    return isinstance(value, list) and all(_vanishes(item) for item in value)
+
+
+def _vanishing_query(case: Any) -> bool:
+    """A negative case whose invalid query value is a list with nothing in it (`until=[[]]`): it is
+    sent as no parameter at all, so the server rightly sees a valid request (a false positive of
+    schemathesis' negative_data_rejection, schemathesis/schemathesis#4690's family; it failed one
+    run in five)."""
+    return any(_vanishes(value) for value in (case.query or {}).values())
+
+
 def test_every_operation(api: Any, staff_server: tuple[Server, dict[str, str]]) -> None:
     """Each operation of the document, with hypothesis-generated valid and invalid cases from its
     schema (schemathesis' pytest loader predates pytest 9's nodes, so the operations are driven here)."""
@@ -129,6 +141,8 @@ def test_every_operation(api: Any, staff_server: tuple[Server, dict[str, str]]) 
             @given(case=operation.as_strategy(generation_mode=mode))
             @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
             def call(case: Any) -> None:
+                if case.meta.generation.mode is GenerationMode.NEGATIVE and _vanishing_query(case):
+                    reject()
                 calls[case.meta.generation.mode] += 1
                 case.call_and_validate(base_url=server.http, headers=headers, checks=CHECKS, timeout=60)
 
